@@ -3,7 +3,15 @@
 //! Every operation has a JSON-string entry point (`*_json`) that never panics and
 //! answers either the result or `{"error":{code,message,path?,line?,column?}}`.
 
+use crate::authzen::{self, Batch as EvalBatch, SearchKind, Semantic};
 use crate::error::{Code, Error, Result};
+use crate::eval::{self, Decision, Inputs, Reason, Request, SearchEnd};
+use crate::graph::{parse_batch, BatchKind, Graph};
+use crate::policy::{self, Draft, Policy};
+use crate::token::{Jwks, TokenConfig, Verifier};
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 
 /// Engine configuration; `Default` gives the documented defaults.
 #[derive(Clone, Debug)]
@@ -21,6 +29,8 @@ pub struct EngineConfig {
     pub identity_type: Option<String>,
     /// Ordered `acr` values, weakest first (e.g. `pwd`, `otp`, `mfa`, `phr`).
     pub assurance_levels: Vec<String>,
+    /// Scope → actions it grants in down-scoped tokens (default: the action named like the scope).
+    pub scope_actions: std::collections::BTreeMap<String, Vec<String>>,
     /// Size and depth limits.
     pub limits: Limits,
 }
@@ -67,6 +77,7 @@ impl Default for EngineConfig {
             subject_claim: "sub".to_string(),
             identity_type: None,
             assurance_levels: Vec::new(),
+            scope_actions: std::collections::BTreeMap::new(),
             limits: Limits::default(),
         }
     }
@@ -90,6 +101,12 @@ pub struct GraphChange {
     pub relationships: usize,
 }
 
+impl GraphChange {
+    pub fn to_json(self) -> String {
+        format!(r#"{{"nodes":{},"relationships":{}}}"#, self.nodes, self.relationships)
+    }
+}
+
 /// Counts of the engine's contents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -102,61 +119,421 @@ pub struct Stats {
 #[derive(Debug, Default)]
 pub struct Engine {
     config: EngineConfig,
+    graph: Graph,
+    policies: Vec<Policy>,
+    drafts: Vec<Draft>,
+    /// The policy document as loaded, recompiled when the graph is replaced.
+    policy_source: Option<Json>,
+    /// Action name → indices of policies granting it.
+    by_action: FxHashMap<String, Vec<usize>>,
+    verifier: Option<Verifier>,
+    /// Bumped by every graph or policy change (search page tokens are tied to it).
+    version: u64,
 }
 
-fn pending() -> Error {
-    Error::new(Code::ConfigInvalid, "engine not yet implemented")
+/// Claims resolved for one evaluation.
+enum TokenState {
+    None,
+    Claims(Arc<Map<String, Json>>),
+    Borrowed,
+    Expired,
 }
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
-        Engine { config }
+        Engine { config, ..Engine::default() }
     }
+
+    /// Build from a JSON configuration (`{"maxPathLength", "visitBudget", "tokenType",
+    /// "subjectClaim", "identityType", "assuranceLevels", "token": {issuer, audience, leeway,
+    /// requiredClaims, allowedAlgorithms, maxTokenLength, hs256Secret}, "jwks": {...}}`).
+    pub fn from_config_json(json: &str) -> Result<Self> {
+        let v: Json = serde_json::from_str(json).map_err(|e| Error::from_json(&e, "engine configuration"))?;
+        let o = v.as_object().ok_or_else(|| Error::new(Code::ConfigInvalid, "the configuration must be a JSON object"))?;
+        let mut c = EngineConfig::default();
+        let num = |k: &str| o.get(k).and_then(Json::as_u64);
+        let text = |k: &str| o.get(k).and_then(Json::as_str).map(str::to_string);
+        if let Some(n) = num("maxPathLength") {
+            if n == 0 || n > 64 {
+                return Err(Error::new(Code::ConfigInvalid, "`maxPathLength` must be between 1 and 64").at_path("maxPathLength"));
+            }
+            c.max_path_length = n as u32;
+        }
+        if let Some(n) = num("visitBudget") {
+            c.visit_budget = n;
+        }
+        if let Some(t) = text("tokenType") {
+            c.token_type = t;
+        }
+        if let Some(t) = text("subjectClaim") {
+            c.subject_claim = t;
+        }
+        c.identity_type = text("identityType");
+        if let Some(levels) = o.get("assuranceLevels").or_else(|| o.get("assurance").and_then(|a| a.get("levels"))) {
+            c.assurance_levels = serde_json::from_value(levels.clone())
+                .map_err(|_| Error::new(Code::ConfigInvalid, "`assuranceLevels` must be an array of strings").at_path("assuranceLevels"))?;
+        }
+        let mut engine = Engine::new(c);
+        if o.contains_key("token") || o.contains_key("jwks") {
+            let tc = token_config(o.get("token"))?;
+            let jwks = match o.get("jwks") {
+                None | Some(Json::Null) => None,
+                Some(j) => Some(Jwks::from_json(&j.to_string())?.0),
+            };
+            engine.verifier = Some(Verifier::new(tc, jwks)?);
+        }
+        Ok(engine)
+    }
+
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// Version of graph + policies (changes on every update).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Configure token verification (replaces any earlier configuration).
+    pub fn set_token_verifier(&mut self, verifier: Verifier) {
+        self.verifier = Some(verifier);
+    }
+
+    /// Replace the JWKS; malformed keys are skipped and returned.
+    pub fn set_jwks_json(&mut self, json: &str) -> Result<Vec<Error>> {
+        let (jwks, skipped) = Jwks::from_json(json)?;
+        match &mut self.verifier {
+            Some(v) => v.set_jwks(jwks),
+            None => self.verifier = Some(Verifier::new(TokenConfig::default(), Some(jwks))?),
+        }
+        Ok(skipped)
+    }
+
+    fn apply(&mut self, json: &str, kind: BatchKind) -> Result<GraphChange> {
+        let batch = parse_batch(json, kind, &self.config.limits)?;
+        self.graph.check(&batch)?;
+        let change = self.graph.apply(&batch);
+        self.version += 1;
+        Ok(change)
+    }
+
     /// Upsert a Capture batch: `{"nodes":[…]}`, `{"relationships":[…]}` or both keys.
-    pub fn load_graph_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn load_graph_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::Upsert)
     }
-    pub fn upsert_nodes_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn upsert_nodes_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::UpsertNodes)
     }
-    pub fn upsert_relationships_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn upsert_relationships_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::UpsertRelationships)
     }
-    pub fn delete_nodes_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn delete_nodes_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::DeleteNodes)
     }
-    pub fn delete_relationships_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn delete_relationships_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::DeleteRelationships)
     }
-    pub fn delete_node_properties_json(&mut self, _json: &str) -> Result<GraphChange> {
-        Err(pending())
+    pub fn delete_node_properties_json(&mut self, json: &str) -> Result<GraphChange> {
+        self.apply(json, BatchKind::DeleteNodeProperties)
     }
+
+    /// Replace the graph wholesale (bulk build; used by generators and snapshot loads).
+    pub fn replace_graph(&mut self, graph: Graph) -> Result<()> {
+        let mut g = graph;
+        if let Some(src) = &self.policy_source {
+            let set = policy::load_policy_value(src, &self.config, &mut g.strings)?;
+            self.install(set, Some(src.clone()));
+        }
+        self.graph = g;
+        self.version += 1;
+        Ok(())
+    }
+
     /// Replace all policies atomically: one policy, one record, or an array of either.
-    pub fn set_policies_json(&mut self, _json: &str) -> Result<usize> {
-        Err(pending())
+    /// Returns the number of compiled (ACTIVE + INACTIVE) policies.
+    pub fn set_policies_json(&mut self, json: &str) -> Result<usize> {
+        let doc: Json = serde_json::from_str(json).map_err(|e| Error::from_json(&e, "policy document"))?;
+        let set = policy::load_policy_value(&doc, &self.config, &mut self.graph.strings)?;
+        let n = set.policies.len();
+        self.install(set, Some(doc));
+        self.version += 1;
+        Ok(n)
     }
-    pub fn evaluate_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    fn install(&mut self, set: policy::PolicySet, source: Option<Json>) {
+        self.by_action.clear();
+        for (i, p) in set.policies.iter().enumerate() {
+            for a in &p.actions {
+                let e = self.by_action.entry(a.clone()).or_default();
+                if !e.contains(&i) {
+                    e.push(i);
+                }
+            }
+        }
+        self.policies = set.policies;
+        self.drafts = set.drafts;
+        self.policy_source = source;
     }
-    pub fn evaluations_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    /// Warnings of every compiled policy: `(policy id, message)`.
+    pub fn warnings(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for p in &self.policies {
+            for w in &p.warnings {
+                out.push((p.id.clone(), w.clone()));
+            }
+        }
+        out
     }
-    pub fn explain_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    fn candidates(&self, action: &str) -> &[usize] {
+        self.by_action.get(action).map_or(&[], Vec::as_slice)
     }
-    pub fn search_subjects_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    fn resolve_token(&self, opts: &EvalOptions) -> std::result::Result<TokenState, Reason> {
+        if let Some(token) = &opts.token {
+            let Some(v) = &self.verifier else {
+                return Err(Reason { code: Code::TokenNoVerifier, message: "a token was given but no JWKS or secret is configured".into() });
+            };
+            let Some(now) = opts.now else {
+                return Err(Reason { code: Code::ConfigInvalid, message: "verifying a token needs the clock (`now`)".into() });
+            };
+            return match v.verify_cached(token, now) {
+                Ok(claims) => Ok(TokenState::Claims(claims)),
+                Err(e) if e.code() == Code::TokenExpired => Ok(TokenState::Expired),
+                Err(e) => Err(Reason { code: e.code(), message: e.message().to_string() }),
+            };
+        }
+        Ok(match &opts.claims {
+            Some(Json::Object(_)) => TokenState::Borrowed,
+            _ => TokenState::None,
+        })
     }
-    pub fn search_resources_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    /// Evaluate a parsed request.
+    pub fn evaluate(&self, req: &Request, opts: &EvalOptions) -> Decision {
+        self.evaluate_inner(req, opts, false)
     }
-    pub fn search_actions_json(&self, _request: &str, _opts: &EvalOptions) -> String {
-        pending().to_wire()
+
+    fn evaluate_inner(&self, req: &Request, opts: &EvalOptions, explain: bool) -> Decision {
+        let state = match self.resolve_token(opts) {
+            Ok(s) => s,
+            Err(reason) => return Decision { reason: Some(reason), ..Decision::default() },
+        };
+        let claims: Option<&Map<String, Json>> = match &state {
+            TokenState::Claims(c) => Some(c),
+            TokenState::Borrowed => opts.claims.as_ref().and_then(Json::as_object),
+            TokenState::None | TokenState::Expired => None,
+        };
+        if let Some(c) = claims {
+            if let Some(reason) = self.token_restriction(c, req) {
+                return Decision { reason: Some(reason), ..Decision::default() };
+            }
+        }
+        let inputs = Inputs { claims, now: opts.now };
+        let mut d = eval::decide(&self.graph, &self.policies, self.candidates(&req.action.name), &self.config, req, inputs, explain);
+        if matches!(state, TokenState::Expired) && !d.decision && d.reason.is_none() {
+            d.reason = Some(Reason { code: Code::TokenExpired, message: "the token has expired; authenticate again".into() });
+        }
+        d
     }
+
+    /// Down-scoped tokens (Keycloak RPT, DESIGN semantics 7).
+    fn token_restriction(&self, claims: &Map<String, Json>, req: &Request) -> Option<Reason> {
+        let perms = claims.get("authorization")?.get("permissions")?.as_array()?;
+        let permitted = perms.iter().any(|p| {
+            let names_resource = ["rsid", "rsname"].iter().any(|k| p.get(*k).and_then(Json::as_str) == Some(req.resource.id.as_str()));
+            let scope_ok = match p.get("scopes").and_then(Json::as_array) {
+                None => true,
+                Some(s) if s.is_empty() => true,
+                Some(s) => s.iter().filter_map(Json::as_str).any(|sc| self.scope_grants(sc, &req.action.name)),
+            };
+            names_resource && scope_ok
+        });
+        (!permitted).then(|| Reason {
+            code: Code::TokenNotPermitted,
+            message: format!("the token's permissions do not cover `{}` on `{}`", req.action.name, req.resource.id),
+        })
+    }
+
+    fn scope_grants(&self, scope: &str, action: &str) -> bool {
+        match self.config.scope_actions.get(scope) {
+            Some(actions) => actions.iter().any(|a| a == action),
+            None => scope == action,
+        }
+    }
+
+    fn parse_request(&self, text: &str) -> Result<Request> {
+        let doc = authzen::parse_json(text, self.config.limits.max_request_bytes, "request")?;
+        authzen::parse_evaluation(&doc)
+    }
+
+    /// `/access/v1/evaluation` as JSON text in and out.
+    pub fn evaluate_json(&self, request: &str, opts: &EvalOptions) -> String {
+        match self.parse_request(request) {
+            Ok(req) => authzen::decision_text(&self.evaluate(&req, opts)),
+            Err(e) => e.to_wire(),
+        }
+    }
+
+    /// `explain`: the decision, the deciding policy and the matching path.
+    pub fn explain_json(&self, request: &str, opts: &EvalOptions) -> String {
+        match self.parse_request(request) {
+            Ok(req) => {
+                let d = self.evaluate_inner(&req, opts, true);
+                let id = d.policy.and_then(|i| self.policies.get(i)).map(|p| p.id.as_str());
+                authzen::explain_json(&d, id).to_string()
+            }
+            Err(e) => e.to_wire(),
+        }
+    }
+
+    /// `/access/v1/evaluations` (batch) as JSON text in and out.
+    pub fn evaluations_json(&self, request: &str, opts: &EvalOptions) -> String {
+        let doc = match authzen::parse_json(request, self.config.limits.max_request_bytes, "request") {
+            Ok(d) => d,
+            Err(e) => return e.to_wire(),
+        };
+        match authzen::parse_evaluations(&doc, self.config.limits.max_evaluations) {
+            Err(e) => e.to_wire(),
+            Ok(EvalBatch::Single(r)) => match r {
+                Ok(req) => authzen::decision_text(&self.evaluate(&req, opts)),
+                Err(e) => e.to_wire(),
+            },
+            Ok(EvalBatch::Many(semantic, items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let d = match item {
+                        Ok(req) => self.evaluate(&req, opts),
+                        Err(e) => Decision { reason: Some(Reason { code: e.code(), message: e.to_string() }), ..Decision::default() },
+                    };
+                    let stop = match semantic {
+                        Semantic::ExecuteAll => false,
+                        Semantic::DenyOnFirstDeny => !d.decision,
+                        Semantic::PermitOnFirstPermit => d.decision,
+                    };
+                    out.push(authzen::decision_json(&d));
+                    if stop {
+                        break;
+                    }
+                }
+                let mut m = Map::new();
+                m.insert("evaluations".into(), Json::Array(out));
+                Json::Object(m).to_string()
+            }
+        }
+    }
+
+    fn search_json(&self, request: &str, opts: &EvalOptions, kind: SearchKind) -> String {
+        let result = (|| -> Result<Json> {
+            let doc = authzen::parse_json(request, self.config.limits.max_request_bytes, "request")?;
+            let sr = authzen::parse_search(&doc, kind)?;
+            let state = self.resolve_token(opts).map_err(|r| Error::new(r.code, r.message))?;
+            let claims: Option<&Map<String, Json>> = match &state {
+                TokenState::Claims(c) => Some(c),
+                TokenState::Borrowed => opts.claims.as_ref().and_then(Json::as_object),
+                _ => None,
+            };
+            let inputs = Inputs { claims, now: opts.now };
+            let req = &sr.request;
+            let results: Vec<Json> = match kind {
+                SearchKind::Action => self.search_actions(req, opts).into_iter().map(|a| serde_json::json!({ "name": a })).collect(),
+                SearchKind::Subject | SearchKind::Resource => {
+                    let end = if kind == SearchKind::Subject { SearchEnd::Subject } else { SearchEnd::Resource };
+                    let found = eval::search(&self.graph, &self.policies, self.candidates(&req.action.name), &self.config, req, inputs, end);
+                    if found.exhausted {
+                        return Err(Error::new(Code::BudgetExhausted, "the search visited more nodes and relationships than its budget"));
+                    }
+                    found.items.into_iter().map(|(ty, id)| serde_json::json!({"type": ty, "id": id})).collect()
+                }
+            };
+            authzen::paginate(kind, &sr, self.version, results)
+        })();
+        match result {
+            Ok(v) => v.to_string(),
+            Err(e) => e.to_wire(),
+        }
+    }
+
+    fn search_actions(&self, req: &Request, opts: &EvalOptions) -> Vec<String> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.policies {
+            if p.status == policy::Status::Active && p.subject_type == req.subject.ty && p.resource_type == req.resource.ty {
+                for a in &p.actions {
+                    if !names.contains(&a.as_str()) {
+                        names.push(a);
+                    }
+                }
+            }
+        }
+        names
+            .into_iter()
+            .filter(|a| {
+                let mut r = req.clone();
+                r.action.name = (*a).to_string();
+                self.evaluate(&r, opts).decision
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `/access/v1/search/subject`.
+    pub fn search_subjects_json(&self, request: &str, opts: &EvalOptions) -> String {
+        self.search_json(request, opts, SearchKind::Subject)
+    }
+    /// `/access/v1/search/resource`.
+    pub fn search_resources_json(&self, request: &str, opts: &EvalOptions) -> String {
+        self.search_json(request, opts, SearchKind::Resource)
+    }
+    /// `/access/v1/search/action`.
+    pub fn search_actions_json(&self, request: &str, opts: &EvalOptions) -> String {
+        self.search_json(request, opts, SearchKind::Action)
+    }
+
     pub fn stats(&self) -> Stats {
-        Stats::default()
+        Stats { nodes: self.graph.node_count(), relationships: self.graph.relationship_count(), policies: self.policies.len() }
     }
+}
+
+fn token_config(v: Option<&Json>) -> Result<TokenConfig> {
+    let mut c = TokenConfig::default();
+    let Some(o) = v.and_then(Json::as_object) else { return Ok(c) };
+    let strings = |k: &str| -> Option<Vec<String>> {
+        match o.get(k)? {
+            Json::String(s) => Some(vec![s.clone()]),
+            Json::Array(a) => Some(a.iter().filter_map(Json::as_str).map(str::to_string).collect()),
+            _ => None,
+        }
+    };
+    c.issuer = o.get("issuer").and_then(Json::as_str).map(str::to_string);
+    if let Some(a) = strings("audience") {
+        c.audience = a;
+    }
+    if let Some(l) = o.get("leeway").and_then(Json::as_i64) {
+        c.leeway_secs = l;
+    }
+    if let Some(r) = strings("requiredClaims") {
+        c.required_claims = r;
+    }
+    if let Some(a) = strings("allowedAlgorithms") {
+        c.allowed_algs = a;
+    }
+    if let Some(m) = o.get("maxTokenLength").and_then(Json::as_u64) {
+        c.max_token_len = usize::try_from(m).unwrap_or(usize::MAX);
+    }
+    if let Some(s) = o.get("hs256Secret").and_then(Json::as_str) {
+        c.hs256_secret = Some(s.as_bytes().to_vec());
+        if !c.allowed_algs.iter().any(|a| a == "HS256") {
+            c.allowed_algs.push("HS256".into());
+        }
+    }
+    Ok(c)
 }
