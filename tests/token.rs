@@ -131,7 +131,9 @@ fn rejects(v: &Verifier, token: &str, code: Code) {
 #[test]
 fn every_supported_algorithm_verifies() {
     let v = verifier_with(TokenConfig {
-        allowed_algs: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"].map(String::from).to_vec(),
+        allowed_algs: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"]
+            .map(String::from)
+            .to_vec(),
         hs256_secret: Some(SECRET.to_vec()),
         ..TokenConfig::default()
     });
@@ -237,7 +239,11 @@ fn header_alg_must_fit_the_key() {
     let v = verifier();
     // ES256 header naming the RSA key (signature made with the EC key, so only the fit check can catch it).
     rejects(&v, &mint(&json!({"alg": "ES256", "kid": "rsa-1"}), &claims(), &Signer::Es256), Code::TokenKeyMismatch);
-    rejects(&v, &mint(&json!({"alg": "RS256", "kid": "ec-1"}), &claims(), &Signer::Rsa("RS256")), Code::TokenKeyMismatch);
+    rejects(
+        &v,
+        &mint(&json!({"alg": "RS256", "kid": "ec-1"}), &claims(), &Signer::Rsa("RS256")),
+        Code::TokenKeyMismatch,
+    );
     rejects(&v, &mint(&json!({"alg": "EdDSA", "kid": "ec-1"}), &claims(), &Signer::EdDsa), Code::TokenKeyMismatch);
     rejects(&v, &mint(&json!({"alg": "ES256", "kid": "ed-1"}), &claims(), &Signer::Es256), Code::TokenKeyMismatch);
 
@@ -245,7 +251,9 @@ fn header_alg_must_fit_the_key() {
     let doc: Value = serde_json::from_slice(&fixture("jwks.json")).unwrap();
     let mut pinned = doc["keys"][0].clone();
     pinned["alg"] = json!("RS384");
-    let v = Verifier::new(TokenConfig::default(), Some(Jwks::from_json(&json!({"keys": [pinned]}).to_string()).unwrap().0)).unwrap();
+    let v =
+        Verifier::new(TokenConfig::default(), Some(Jwks::from_json(&json!({"keys": [pinned]}).to_string()).unwrap().0))
+            .unwrap();
     let rs256 = mint(&json!({"alg": "RS256", "kid": "rsa-1"}), &claims(), &Signer::Rsa("RS256"));
     rejects(&v, &rs256, Code::TokenKeyMismatch);
     let rs384 = mint(&json!({"alg": "RS384", "kid": "rsa-1"}), &claims(), &Signer::Rsa("RS384"));
@@ -404,7 +412,8 @@ fn claim_types_and_required_claims() {
     c.as_object_mut().unwrap().remove("exp");
     rejects(&v, &sign_es(&c), Code::TokenMissingClaim); // `exp` is required by default
 
-    let needs_sub = verifier_with(TokenConfig { required_claims: vec!["exp".into(), "sub".into()], ..TokenConfig::default() });
+    let needs_sub =
+        verifier_with(TokenConfig { required_claims: vec!["exp".into(), "sub".into()], ..TokenConfig::default() });
     let mut c = claims();
     c["sub"] = Value::Null;
     rejects(&needs_sub, &sign_es(&c), Code::TokenMissingClaim);
@@ -436,7 +445,7 @@ fn structural_garbage_is_malformed() {
     let cases = [
         String::new(),
         "abc".to_string(),
-        format!("{}.{}", p[0], p[1]),            // one dot
+        format!("{}.{}", p[0], p[1]),                   // one dot
         format!("{}.{}.{}.{}", p[0], p[1], p[2], p[2]), // three dots
         format!("{}.{}.{}.", p[0], p[1], p[2]),
         "..".to_string(),
@@ -528,7 +537,8 @@ fn jwks_document_errors() {
 fn weak_rsa_keys_are_skipped() {
     // 1024-bit modulus: RFC 7518 requires at least 2048.
     let n = b64(&[0xff; 128]);
-    let (set, skipped) = Jwks::from_json(&json!({"keys": [{"kty": "RSA", "kid": "weak", "n": n, "e": "AQAB"}]}).to_string()).unwrap();
+    let (set, skipped) =
+        Jwks::from_json(&json!({"keys": [{"kty": "RSA", "kid": "weak", "n": n, "e": "AQAB"}]}).to_string()).unwrap();
     assert!(set.is_empty());
     assert_eq!(skipped.len(), 1);
 }
@@ -554,7 +564,11 @@ fn nonsense_config_is_refused() {
         TokenConfig { leeway_secs: 10_000_000, ..TokenConfig::default() },
         TokenConfig { allowed_algs: vec!["none".into()], ..TokenConfig::default() },
         TokenConfig { allowed_algs: vec!["HS256".into()], ..TokenConfig::default() },
-        TokenConfig { allowed_algs: vec!["HS512".into()], hs256_secret: Some(SECRET.to_vec()), ..TokenConfig::default() },
+        TokenConfig {
+            allowed_algs: vec!["HS512".into()],
+            hs256_secret: Some(SECRET.to_vec()),
+            ..TokenConfig::default()
+        },
         TokenConfig { allowed_algs: vec!["FOO".into()], ..TokenConfig::default() },
         TokenConfig { hs256_secret: Some(vec![]), ..TokenConfig::default() },
         TokenConfig { max_token_len: usize::MAX, ..TokenConfig::default() },
@@ -593,7 +607,11 @@ fn cache_hit_returns_the_same_claims_and_rechecks_expiry() {
 
 #[test]
 fn cache_honours_nbf_on_hits() {
-    let v = Verifier::new(TokenConfig { hs256_secret: Some(SECRET.to_vec()), leeway_secs: 0, ..TokenConfig::default() }, None).unwrap();
+    let v = Verifier::new(
+        TokenConfig { hs256_secret: Some(SECRET.to_vec()), leeway_secs: 0, ..TokenConfig::default() },
+        None,
+    )
+    .unwrap();
     let token = mint(&json!({"alg": "HS256"}), &json!({"exp": NOW + 100, "nbf": NOW}), &Signer::Hmac(SECRET));
     assert!(v.verify_cached(&token, NOW).is_ok());
     assert_eq!(v.verify_cached(&token, NOW - 1).unwrap_err().code(), Code::TokenNotYetValid);
@@ -621,7 +639,8 @@ fn mutated_tokens_never_panic_or_pass() {
         mint(&json!({"alg": "EdDSA", "kid": "ed-1"}), &claims(), &Signer::EdDsa),
         mint(&json!({"alg": "HS256"}), &claims(), &Signer::Hmac(SECRET)),
     ];
-    let alphabet: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \u{e9}".chars().collect();
+    let alphabet: Vec<char> =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \u{e9}".chars().collect();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         state ^= state << 13;

@@ -133,7 +133,8 @@ impl Jwks {
                         None => format!("key {index}"),
                     };
                     skipped.push(
-                        Error::new(Code::JwksInvalid, format!("{name} skipped: {why}")).at_path(format!("keys[{index}]")),
+                        Error::new(Code::JwksInvalid, format!("{name} skipped: {why}"))
+                            .at_path(format!("keys[{index}]")),
                     );
                 }
             }
@@ -222,7 +223,8 @@ fn parse_key(entry: &Value) -> std::result::Result<Key, String> {
             }
             let x = b64_member(obj, "x")?;
             let y = b64_member(obj, "y")?;
-            let jwk = JsonWebKey::EllipticCurve { curve: Cow::Owned(crv), x: Cow::Owned(x), y: Cow::Owned(y), secret: None };
+            let jwk =
+                JsonWebKey::EllipticCurve { curve: Cow::Owned(crv), x: Cow::Owned(x), y: Cow::Owned(y), secret: None };
             let key = P256Key::try_from(&jwk).map_err(|e| format!("invalid P-256 key: {e}"))?;
             Material::P256(key)
         }

@@ -160,7 +160,9 @@ fn effective_algs(config: &TokenConfig) -> Result<Vec<Alg>> {
                 _ => MIN_HS256_SECRET_LEN,
             };
             match secret_len {
-                None => return Err(config_error(format!("`{}` is allowed but no HMAC secret is configured", alg.name()))),
+                None => {
+                    return Err(config_error(format!("`{}` is allowed but no HMAC secret is configured", alg.name())))
+                }
                 Some(len) if len < needed => {
                     return Err(config_error(format!(
                         "the HMAC secret has {len} bytes; `{}` needs at least {needed}",
@@ -230,7 +232,10 @@ fn malformed(message: impl Into<String>) -> Error {
 fn split(token: &str) -> Result<Parts<'_>> {
     let dots = token.bytes().filter(|&b| b == b'.').count();
     if dots != 2 {
-        return Err(malformed(format!("token is not a compact JWS: expected 3 dot-separated parts, found {}", dots + 1)));
+        return Err(malformed(format!(
+            "token is not a compact JWS: expected 3 dot-separated parts, found {}",
+            dots + 1
+        )));
     }
     let (signing_input, signature) = token.rsplit_once('.').ok_or_else(|| malformed("token is not a compact JWS"))?;
     let (header, payload) = signing_input.split_once('.').ok_or_else(|| malformed("token is not a compact JWS"))?;
@@ -290,10 +295,9 @@ pub fn peek_header(token: &str) -> Result<(String, Option<String>)> {
 fn numeric_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| malformed(format!("token claim `{name}` is not a usable number"))),
+        Some(Value::Number(n)) => {
+            n.as_f64().map(Some).ok_or_else(|| malformed(format!("token claim `{name}` is not a usable number")))
+        }
         Some(_) => Err(malformed(format!("token claim `{name}` is not a number"))),
     }
 }
@@ -377,10 +381,7 @@ impl Verifier {
         }
         let verified = self.verify_full(token, now)?;
         let claims = Arc::new(verified.claims);
-        self.cache.insert(
-            token,
-            cache::Entry { claims: Arc::clone(&claims), exp: verified.exp, nbf: verified.nbf },
-        );
+        self.cache.insert(token, cache::Entry { claims: Arc::clone(&claims), exp: verified.exp, nbf: verified.nbf });
         Ok(claims)
     }
 
@@ -420,10 +421,7 @@ impl Verifier {
         self.check_audience(&claims)?;
         for name in &self.config.required_claims {
             if claims.get(name).is_none_or(Value::is_null) {
-                return Err(Error::new(
-                    Code::TokenMissingClaim,
-                    format!("token has no `{}` claim", quote::clip(name)),
-                ));
+                return Err(Error::new(Code::TokenMissingClaim, format!("token has no `{}` claim", quote::clip(name))));
             }
         }
         check_window(exp, nbf, now, self.config.leeway_secs)?;
