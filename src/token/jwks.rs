@@ -112,14 +112,14 @@ impl Jwks {
     /// that is not JSON or has no `keys` array is an `Err(jwks.invalid)`.
     pub fn from_json(json: &str) -> Result<(Jwks, Vec<Error>)> {
         let doc: Value = serde_json::from_str(json)
-            .map_err(|e| Error::new(Code::JwksInvalid, format!("JWKS is not valid JSON: {e}")))?;
+            .map_err(|e| Error::new(Code::JwksInvalid, format!("the JWKS is not valid JSON: {e}")))?;
         let Some(Value::Array(entries)) = doc.as_object().and_then(|o| o.get("keys")) else {
-            return Err(Error::new(Code::JwksInvalid, "JWKS must be an object with a `keys` array"));
+            return Err(Error::new(Code::JwksInvalid, "the JWKS must be an object with a `keys` array"));
         };
         if entries.len() > MAX_KEYS {
             return Err(Error::new(
                 Code::JwksInvalid,
-                format!("JWKS has {} keys, more than the limit of {MAX_KEYS}", entries.len()),
+                format!("the JWKS has {} keys, more than the limit of {MAX_KEYS}", entries.len()),
             ));
         }
         let mut keys = Vec::with_capacity(entries.len());
@@ -210,7 +210,7 @@ fn parse_key(entry: &Value) -> std::result::Result<Key, String> {
             let e = b64_member(obj, "e")?;
             let bits = bit_len(&n);
             if bits < MIN_RSA_BITS {
-                return Err(format!("RSA modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
+                return Err(format!("the RSA modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
             }
             let jwk = JsonWebKey::Rsa { modulus: Cow::Owned(n), public_exponent: Cow::Owned(e), private_parts: None };
             let key = RsaPublicKey::try_from(&jwk).map_err(|e| format!("invalid RSA key: {e}"))?;
