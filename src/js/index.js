@@ -1,0 +1,572 @@
+// kbac-wasm: the hand-written JS entry point (browsers, workers, bundlers; `node.js` and
+// `workerd.js` re-export it with their own default way of obtaining the `.wasm`).
+//
+// Bad input and domain outcomes are returned as data (`{error:{code,message,…}}`);
+// exceptions are thrown only for misuse (missing `graph`, wrong argument types, use
+// after `close()`).
+
+import initGlue, { Engine } from "./kbac.js";
+
+export { Engine };
+
+// ---------------------------------------------------------------------------------------
+// wasm instantiation: once per module, whatever the number of evaluators.
+
+let defaultWasmSource = () => new URL("./kbac_bg.wasm", import.meta.url);
+let fileLoader = null;
+let initPromise = null;
+
+/** @internal Used by the Node and workerd entry points. */
+export function __setPlatform({ wasmSource, loadFile } = {}) {
+  if (wasmSource) defaultWasmSource = wasmSource;
+  if (loadFile) fileLoader = loadFile;
+}
+
+/**
+ * Instantiate the WebAssembly module (once; later calls return the same promise).
+ * `wasm` may be a `WebAssembly.Module`, bytes, a `Response`, or a URL; by default the
+ * `.wasm` next to this module is fetched (Node: read from disk).
+ */
+export function initWasm(wasm) {
+  if (!initPromise) {
+    initPromise = (async () => {
+      const source = wasm ?? (await defaultWasmSource());
+      await initGlue({ module_or_path: source });
+    })();
+    // A failed instantiation may be retried (e.g. with an explicit `wasm` option).
+    initPromise.catch(() => {
+      initPromise = null;
+    });
+  }
+  return initPromise;
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors as data.
+
+function err(code, message, extra) {
+  return { error: { code, message, ...extra } };
+}
+
+function isError(x) {
+  return x !== null && typeof x === "object" && "error" in x && x.error !== undefined;
+}
+
+function parseWire(text) {
+  return JSON.parse(text);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sources: objects, JSON strings, bytes, or URLs (fetched; ETag-aware for `refresh()`).
+
+const SNAPSHOT_MAGIC = "KBACSNAP";
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isUrlLike(x) {
+  if (typeof URL === "function" && x instanceof URL) return true;
+  if (typeof x !== "string") return false;
+  const c = x.trimStart()[0];
+  return c !== "{" && c !== "[";
+}
+
+function isBytes(x) {
+  return x instanceof Uint8Array || x instanceof ArrayBuffer;
+}
+
+function hasSnapshotMagic(bytes) {
+  if (bytes.length < SNAPSHOT_MAGIC.length) return false;
+  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) {
+    if (bytes[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Turn raw content (string/bytes/object) into a list of parts: `{text}` (JSON text for the
+ * engine) or `{snapshot}` (binary snapshot bytes), or an `{error}`.
+ */
+function contentParts(content, label) {
+  if (isBytes(content)) {
+    const bytes = content instanceof Uint8Array ? content : new Uint8Array(content);
+    if (hasSnapshotMagic(bytes)) return [{ snapshot: bytes, label }];
+    try {
+      content = utf8.decode(bytes);
+    } catch {
+      return err("json.syntax", `${label} is not valid UTF-8`, { source: label });
+    }
+  }
+  if (typeof content === "string") return [{ text: content, label }];
+  if (content === null || typeof content !== "object") {
+    throw new TypeError(`kbac-wasm: ${label} must be an object, a JSON string, bytes or a URL`);
+  }
+  return [{ text: JSON.stringify(content), label }];
+}
+
+function sourceKey(src) {
+  return src instanceof URL ? src.href : src;
+}
+
+/** One loader per evaluator: remembers ETag + body per URL for conditional refreshes. */
+class Fetcher {
+  constructor(fetchImpl) {
+    this.fetch = fetchImpl;
+    this.cache = new Map(); // url -> {etag, lastModified, body}
+  }
+
+  /**
+   * Load a URL. Returns `{body, changed, etag, lastModified}` or `{error}`.
+   * `conditional`: send If-None-Match / If-Modified-Since from the last good load.
+   */
+  async load(url, conditional) {
+    const key = sourceKey(url);
+    const prev = this.cache.get(key);
+    try {
+      const href = url instanceof URL ? url : new URL(url, globalThis.location?.href);
+      if (href.protocol === "file:" && fileLoader) {
+        const r = await fileLoader(href);
+        const changed = !(conditional && prev && prev.etag === r.etag);
+        return { body: r.body, changed, etag: r.etag };
+      }
+      const headers = {};
+      if (conditional && prev?.etag) headers["if-none-match"] = prev.etag;
+      else if (conditional && prev?.lastModified) headers["if-modified-since"] = prev.lastModified;
+      const fetchImpl = this.fetch ?? globalThis.fetch;
+      if (typeof fetchImpl !== "function") {
+        return err("fetch.failed", `no fetch available to load \`${key}\``, { source: key });
+      }
+      const res = await fetchImpl(href, { headers });
+      if (res.status === 304 && prev) return { ...prev, changed: false };
+      if (!res.ok) {
+        return err("fetch.failed", `loading \`${key}\` answered HTTP ${res.status}`, { source: key, status: res.status });
+      }
+      const body = new Uint8Array(await res.arrayBuffer());
+      return {
+        body,
+        changed: true,
+        etag: res.headers.get("etag") ?? undefined,
+        lastModified: res.headers.get("last-modified") ?? undefined,
+      };
+    } catch (e) {
+      return err("fetch.failed", `loading \`${key}\` failed: ${e?.message ?? e}`, { source: key });
+    }
+  }
+
+  remember(url, r) {
+    this.cache.set(sourceKey(url), { etag: r.etag, lastModified: r.lastModified, body: r.body });
+  }
+}
+
+function asList(x) {
+  return Array.isArray(x) ? x : [x];
+}
+
+/**
+ * Resolve the `graph` option to engine parts. A top-level array is a list of sources
+ * (batches, JSON strings, bytes or URLs); a JSON array document is a list of batches.
+ */
+async function resolveGraph(graph, fetcher, conditional, fetched) {
+  const parts = [];
+  let changed = false;
+  const list = asList(graph);
+  for (let i = 0; i < list.length; i++) {
+    const src = list[i];
+    const label = Array.isArray(graph) ? `graph[${i}]` : "graph";
+    let content = src;
+    if (isUrlLike(src)) {
+      const r = await fetcher.load(src, conditional);
+      if (isError(r)) return r;
+      fetched.push([src, r]);
+      changed ||= r.changed;
+      content = r.body;
+    }
+    const p = contentParts(content, isUrlLike(src) ? sourceKey(src) : label);
+    if (isError(p)) return p;
+    parts.push(...p);
+  }
+  return { parts, changed };
+}
+
+/** Resolve `policies` to one JSON text (one policy, a record, or an array of either). */
+async function resolvePolicies(policies, fetcher, conditional, fetched) {
+  if (policies === undefined || policies === null) return { text: null, changed: false };
+  const list = asList(policies);
+  const anyUrl = list.some(isUrlLike);
+  if (!anyUrl) {
+    const p = contentParts(policies, "policies");
+    if (isError(p)) return p;
+    if (p[0].snapshot) return err("json.syntax", "policies must be JSON, not a binary snapshot", { source: "policies" });
+    return { text: p[0].text, changed: false };
+  }
+  // Some elements are URLs: load each, parse, flatten into one array.
+  const all = [];
+  let changed = false;
+  for (let i = 0; i < list.length; i++) {
+    const src = list[i];
+    const label = isUrlLike(src) ? sourceKey(src) : `policies[${i}]`;
+    let content = src;
+    if (isUrlLike(src)) {
+      const r = await fetcher.load(src, conditional);
+      if (isError(r)) return r;
+      fetched.push([src, r]);
+      changed ||= r.changed;
+      content = r.body;
+    }
+    if (isBytes(content) || typeof content === "string") {
+      const p = contentParts(content, label);
+      if (isError(p)) return p;
+      try {
+        content = JSON.parse(p[0].text);
+      } catch (e) {
+        return err("json.syntax", `${label} is not valid JSON: ${e.message}`, { source: label });
+      }
+    }
+    all.push(...asList(content));
+  }
+  return { text: JSON.stringify(all), changed };
+}
+
+// ---------------------------------------------------------------------------------------
+// Engine construction: everything goes into a NEW engine; the caller swaps it in only
+// when every step succeeded.
+
+function newEngine(config) {
+  try {
+    return new Engine(config === undefined ? undefined : JSON.stringify(config));
+  } catch (e) {
+    // The binding throws the wire error as the message for an invalid configuration.
+    try {
+      const wire = JSON.parse(e?.message);
+      if (isError(wire)) return wire;
+    } catch {
+      /* not a wire error */
+    }
+    throw e;
+  }
+}
+
+function loadParts(engine, graphParts, policiesText) {
+  for (const part of graphParts) {
+    let out;
+    if (part.snapshot) {
+      if (typeof engine.loadSnapshot !== "function") {
+        return err("snapshot.version", "binary snapshots are not supported by this build", { source: part.label });
+      }
+      out = parseWire(engine.loadSnapshot(part.snapshot));
+    } else {
+      const t = part.text.trimStart();
+      if (t[0] === "[") {
+        let batches;
+        try {
+          batches = JSON.parse(t);
+        } catch (e) {
+          return err("json.syntax", `${part.label} is not valid JSON: ${e.message}`, { source: part.label });
+        }
+        for (let i = 0; i < batches.length; i++) {
+          out = parseWire(engine.loadGraph(JSON.stringify(batches[i])));
+          if (isError(out)) {
+            out.error.source = `${part.label}[${i}]`;
+            return out;
+          }
+        }
+        continue;
+      }
+      out = parseWire(engine.loadGraph(part.text));
+    }
+    if (isError(out)) {
+      out.error.source = part.label;
+      return out;
+    }
+  }
+  if (policiesText === null) return null;
+  const p = parseWire(engine.setPolicies(policiesText));
+  if (isError(p)) {
+    p.error.source = "policies";
+    return p;
+  }
+  return null;
+}
+
+async function buildEngine(opts, fetcher, conditional) {
+  const fetched = [];
+  const g = await resolveGraph(opts.graph, fetcher, conditional, fetched);
+  if (isError(g)) return g;
+  const p = await resolvePolicies(opts.policies, fetcher, conditional, fetched);
+  if (isError(p)) return p;
+  if (conditional && !g.changed && !p.changed) return { unchanged: true };
+  const engine = newEngine(opts.config);
+  if (isError(engine)) return engine;
+  const failure = loadParts(engine, g.parts, p.text);
+  if (failure) {
+    engine.free();
+    return failure;
+  }
+  return { engine, fetched };
+}
+
+// ---------------------------------------------------------------------------------------
+// Step-up advice -> `stepUp` and RFC 9470 / RFC 6750 challenges.
+// HOOK: the token/step-up issue may move this into the engine (`stepup`); the shape stays.
+
+const STEP_UP = "insufficient_user_authentication";
+
+function words(v) {
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === "string") return v.split(/\s+/).filter(Boolean);
+  return [];
+}
+
+/** Derive `{acrValues, maxAge?, factors?, description?}` from `context.advice`, or undefined. */
+export function stepUpFromAdvice(advice) {
+  if (!Array.isArray(advice)) return undefined;
+  let found = false;
+  const acr = [];
+  const factors = [];
+  let maxAge;
+  let description;
+  for (const a of advice) {
+    if (!a || a.error !== STEP_UP) continue;
+    found = true;
+    for (const v of words(a.acr_values ?? a.acrValues)) if (!acr.includes(v)) acr.push(v);
+    for (const v of words(a.factors)) if (!factors.includes(v)) factors.push(v);
+    const age = Number(a.max_age ?? a.maxAge);
+    if ((a.max_age ?? a.maxAge) !== undefined && Number.isFinite(age)) maxAge = maxAge === undefined ? age : Math.min(maxAge, age);
+    description ??= a.error_description ?? a.description;
+  }
+  if (!found) return undefined;
+  const s = { acrValues: acr };
+  if (maxAge !== undefined) s.maxAge = maxAge;
+  if (factors.length) s.factors = factors;
+  if (description !== undefined) s.description = String(description);
+  return s;
+}
+
+function quote(v) {
+  // RFC 7230 quoted-string; control characters (header injection) are dropped.
+  // eslint-disable-next-line no-control-regex
+  return `"${String(v).replace(/[\u0000-\u001f\u007f]/g, "").replace(/[\\"]/g, "\\$&")}"`;
+}
+
+/**
+ * The `WWW-Authenticate` value for a result that asks for step-up (RFC 9470) or for a
+ * missing scope (RFC 6750), or `null`.
+ */
+export function challenge(result) {
+  if (!result || result.decision !== false) return null;
+  const s = result.stepUp ?? stepUpFromAdvice(result.context?.advice);
+  if (s) {
+    const parts = [`error=${quote(STEP_UP)}`];
+    if (s.description !== undefined) parts.push(`error_description=${quote(s.description)}`);
+    if (s.acrValues?.length) parts.push(`acr_values=${quote(s.acrValues.join(" "))}`);
+    if (s.maxAge !== undefined) parts.push(`max_age=${Math.max(0, Math.floor(s.maxAge))}`);
+    return `Bearer ${parts.join(", ")}`;
+  }
+  const scopes = [];
+  for (const a of result.context?.advice ?? []) {
+    if (a?.error === "insufficient_scope") for (const v of words(a.scope)) if (!scopes.includes(v)) scopes.push(v);
+  }
+  if (scopes.length) return `Bearer error="insufficient_scope", scope=${quote(scopes.join(" "))}`;
+  return null;
+}
+
+function withStepUp(r) {
+  if (r && r.decision === false) {
+    const s = stepUpFromAdvice(r.context?.advice);
+    if (s) r.stepUp = s;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// The evaluator.
+
+function requestText(request) {
+  if (typeof request === "string") return request;
+  if (request === null || typeof request !== "object") {
+    throw new TypeError("kbac-wasm: a request must be an object or a JSON string");
+  }
+  return JSON.stringify(request);
+}
+
+function claimsText(claims) {
+  return claims === undefined || claims === null ? undefined : typeof claims === "string" ? claims : JSON.stringify(claims);
+}
+
+/**
+ * Create a policy decision point. Resolves to the evaluator, or to `{error}` when the
+ * graph, the policies or the configuration are invalid or cannot be loaded.
+ */
+export async function createEvaluator(options) {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("kbac-wasm: createEvaluator(options) needs an options object");
+  }
+  const graph = options.snapshot ?? options.graph;
+  if (graph === undefined || graph === null) {
+    throw new TypeError("kbac-wasm: createEvaluator needs `graph` (or `snapshot`)");
+  }
+  if (options.now !== undefined && typeof options.now !== "function" && typeof options.now !== "number") {
+    throw new TypeError("kbac-wasm: `now` must be a function returning epoch seconds, or a number");
+  }
+  await initWasm(options.wasm);
+  const opts = { graph, policies: options.policies, config: options.config };
+  const fetcher = new Fetcher(options.fetch);
+  const built = await buildEngine(opts, fetcher, false);
+  if (isError(built)) return built;
+  for (const [url, r] of built.fetched) fetcher.remember(url, r);
+  return new Evaluator(built.engine, opts, fetcher, options.now);
+}
+
+class Evaluator {
+  #engine;
+  #opts;
+  #fetcher;
+  #refreshing = null;
+
+  constructor(engine, opts, fetcher, now) {
+    this.#engine = engine;
+    this.#opts = opts;
+    this.#fetcher = fetcher;
+    /** The clock in epoch seconds; replace it to control time. */
+    this.now = typeof now === "number" ? () => now : now ?? (() => Date.now() / 1000);
+  }
+
+  #live() {
+    if (!this.#engine) throw new Error("kbac-wasm: evaluator used after close()");
+    return this.#engine;
+  }
+
+  #time(o) {
+    return o?.now ?? this.now();
+  }
+
+  /** AuthZEN access evaluation: `{decision, context?, stepUp?}` or `{error}`. */
+  evaluate(request, o) {
+    const engine = this.#live();
+    const now = this.#time(o);
+    if (o?.token === undefined && o?.claims === undefined && isIdsOnly(request)) {
+      // Fast path: five strings in, a small number out; the full JSON only when needed.
+      const code = engine.evaluateIds(
+        request.subject.type, request.subject.id, request.action.name,
+        request.resource.type, request.resource.id, now,
+      );
+      if (code === 1) return { decision: true };
+      if (code === 0) return { decision: false };
+      return withStepUp(parseWire(engine.lastResult()));
+    }
+    return withStepUp(parseWire(engine.evaluate(requestText(request), now, o?.token, claimsText(o?.claims))));
+  }
+
+  /** AuthZEN evaluations batch: `{evaluations:[…]}` or `{error}`; items get `stepUp`. */
+  evaluations(request, o) {
+    const r = parseWire(this.#live().evaluations(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+    if (Array.isArray(r?.evaluations)) r.evaluations.forEach(withStepUp);
+    return r;
+  }
+
+  explain(request, o) {
+    return parseWire(this.#live().explain(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+  }
+
+  searchSubjects(request, o) {
+    return parseWire(this.#live().searchSubjects(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+  }
+
+  searchResources(request, o) {
+    return parseWire(this.#live().searchResources(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+  }
+
+  searchActions(request, o) {
+    return parseWire(this.#live().searchActions(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+  }
+
+  /** Graph updates (Capture API shapes): `{nodes, relationships}` changed, or `{error}`. */
+  upsertNodes(batch) {
+    return parseWire(this.#live().upsertNodes(requestText(batch)));
+  }
+
+  upsertRelationships(batch) {
+    return parseWire(this.#live().upsertRelationships(requestText(batch)));
+  }
+
+  deleteNodes(batch) {
+    return parseWire(this.#live().deleteNodes(requestText(batch)));
+  }
+
+  deleteRelationships(batch) {
+    return parseWire(this.#live().deleteRelationships(requestText(batch)));
+  }
+
+  deleteNodeProperties(batch) {
+    return parseWire(this.#live().deleteNodeProperties(requestText(batch)));
+  }
+
+  /** Replace all policies (atomically in the engine): `{policies}` or `{error}`. */
+  setPolicies(policies) {
+    const p = contentParts(policies, "policies");
+    if (isError(p)) return p;
+    return parseWire(this.#live().setPolicies(p[0].text ?? ""));
+  }
+
+  /** `{nodes, relationships, policies, memoryBytes}`. */
+  stats() {
+    return parseWire(this.#live().stats());
+  }
+
+  /** The `WWW-Authenticate` challenge for a result, or `null`. */
+  challenge(result) {
+    return challenge(result);
+  }
+
+  /**
+   * Re-load the graph and policies from their URLs (conditional on ETag / Last-Modified).
+   * A new engine is built and swapped in only when everything loaded; otherwise the old
+   * one keeps serving. Updates applied since the last load are replaced by the new state.
+   * Resolves to `{ok:true, changed}` or `{ok:false, error}`; concurrent calls share one run.
+   */
+  refresh() {
+    this.#live();
+    this.#refreshing ??= this.#doRefresh().finally(() => {
+      this.#refreshing = null;
+    });
+    return this.#refreshing;
+  }
+
+  async #doRefresh() {
+    let built;
+    try {
+      built = await buildEngine(this.#opts, this.#fetcher, true);
+    } catch (e) {
+      return { ok: false, error: { code: "fetch.failed", message: String(e?.message ?? e) } };
+    }
+    if (isError(built)) return { ok: false, error: built.error };
+    if (built.unchanged) return { ok: true, changed: false };
+    if (!this.#engine) {
+      built.engine.free();
+      return { ok: false, error: { code: "config.invalid", message: "evaluator was closed during refresh" } };
+    }
+    const old = this.#engine;
+    this.#engine = built.engine;
+    old.free();
+    for (const [url, r] of built.fetched) this.#fetcher.remember(url, r);
+    return { ok: true, changed: true };
+  }
+
+  /** Release the engine's memory; the evaluator cannot be used afterwards. */
+  close() {
+    this.#engine?.free();
+    this.#engine = null;
+  }
+}
+
+function isIdsOnly(r) {
+  if (r === null || typeof r !== "object") return false;
+  const s = r.subject;
+  const a = r.action;
+  const res = r.resource;
+  return (
+    r.context === undefined &&
+    s !== null && typeof s === "object" && typeof s.type === "string" && typeof s.id === "string" && s.properties === undefined &&
+    a !== null && typeof a === "object" && typeof a.name === "string" && a.properties === undefined &&
+    res !== null && typeof res === "object" && typeof res.type === "string" && typeof res.id === "string" && res.properties === undefined &&
+    Object.keys(r).length === 3 && Object.keys(s).length === 2 && Object.keys(a).length === 1 && Object.keys(res).length === 2
+  );
+}

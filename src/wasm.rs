@@ -1,0 +1,196 @@
+//! wasm-bindgen exports: the `Engine` class used by the npm package's JS shim.
+//!
+//! Compiled only for `wasm32`. Every function here decodes its arguments, calls one
+//! `kbac::Engine` JSON entry point and returns its answer; no policy logic lives here.
+//! Domain outcomes and bad input come back as JSON data (`{"error":{…}}`); JS exceptions
+//! are reserved for misuse (wrong argument types, an invalid engine configuration).
+
+use wasm_bindgen::prelude::*;
+
+use crate::engine::{Engine, EngineConfig, EvalOptions, GraphChange};
+use crate::error::{Code, Error, Result};
+
+/// Result codes of [`JsEngine::evaluate_ids`]: the answer was exactly
+/// `{"decision":false}` / `{"decision":true}`, or anything else (read it with `lastResult`).
+const IDS_FALSE: u32 = 0;
+const IDS_TRUE: u32 = 1;
+const IDS_OTHER: u32 = 2;
+
+/// The policy decision point, exported to JS as `Engine`.
+#[wasm_bindgen(js_name = Engine)]
+pub struct JsEngine {
+    inner: Engine,
+    /// The full answer of the last `evaluateIds` call (lazy context).
+    last: String,
+}
+
+#[wasm_bindgen(js_class = Engine)]
+impl JsEngine {
+    /// `new Engine(configJson?)`; throws only for an invalid configuration (misuse).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: Option<String>) -> std::result::Result<JsEngine, JsError> {
+        let inner = match config.as_deref() {
+            None | Some("") => Engine::new(EngineConfig::default()),
+            Some(json) => Engine::from_config_json(json).map_err(|e| JsError::new(&e.to_wire()))?,
+        };
+        Ok(JsEngine { inner, last: String::new() })
+    }
+
+    /// Upsert a Capture batch (`{nodes?, relationships?}`).
+    #[wasm_bindgen(js_name = loadGraph)]
+    pub fn load_graph(&mut self, json: &str) -> String {
+        change_wire(self.inner.load_graph_json(json))
+    }
+
+    #[wasm_bindgen(js_name = upsertNodes)]
+    pub fn upsert_nodes(&mut self, json: &str) -> String {
+        change_wire(self.inner.upsert_nodes_json(json))
+    }
+
+    #[wasm_bindgen(js_name = upsertRelationships)]
+    pub fn upsert_relationships(&mut self, json: &str) -> String {
+        change_wire(self.inner.upsert_relationships_json(json))
+    }
+
+    #[wasm_bindgen(js_name = deleteNodes)]
+    pub fn delete_nodes(&mut self, json: &str) -> String {
+        change_wire(self.inner.delete_nodes_json(json))
+    }
+
+    #[wasm_bindgen(js_name = deleteRelationships)]
+    pub fn delete_relationships(&mut self, json: &str) -> String {
+        change_wire(self.inner.delete_relationships_json(json))
+    }
+
+    #[wasm_bindgen(js_name = deleteNodeProperties)]
+    pub fn delete_node_properties(&mut self, json: &str) -> String {
+        change_wire(self.inner.delete_node_properties_json(json))
+    }
+
+    /// Replace all policies: `{"policies":n}` or `{"error":{…}}`.
+    #[wasm_bindgen(js_name = setPolicies)]
+    pub fn set_policies(&mut self, json: &str) -> String {
+        match self.inner.set_policies_json(json) {
+            Ok(n) => serde_json::json!({ "policies": n }).to_string(),
+            Err(e) => e.to_wire(),
+        }
+    }
+
+    /// AuthZEN access evaluation; `claims` is a JSON object of already-verified claims.
+    pub fn evaluate(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.evaluate_json(request, o))
+    }
+
+    pub fn evaluations(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.evaluations_json(request, o))
+    }
+
+    pub fn explain(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.explain_json(request, o))
+    }
+
+    #[wasm_bindgen(js_name = searchSubjects)]
+    pub fn search_subjects(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.search_subjects_json(request, o))
+    }
+
+    #[wasm_bindgen(js_name = searchResources)]
+    pub fn search_resources(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.search_resources_json(request, o))
+    }
+
+    #[wasm_bindgen(js_name = searchActions)]
+    pub fn search_actions(&self, request: &str, now: Option<f64>, token: Option<String>, claims: Option<String>) -> String {
+        with_options(now, token, claims, |o| self.inner.search_actions_json(request, o))
+    }
+
+    /// Id-only evaluation without token or context: 0 = exactly `{"decision":false}`,
+    /// 1 = exactly `{"decision":true}`, 2 = anything else (advice, reason, error),
+    /// whose JSON `lastResult()` returns.
+    #[wasm_bindgen(js_name = evaluateIds)]
+    pub fn evaluate_ids(
+        &mut self,
+        subject_type: &str,
+        subject_id: &str,
+        action: &str,
+        resource_type: &str,
+        resource_id: &str,
+        now: Option<f64>,
+    ) -> u32 {
+        let request = serde_json::json!({
+            "subject": { "type": subject_type, "id": subject_id },
+            "action": { "name": action },
+            "resource": { "type": resource_type, "id": resource_id },
+        });
+        let opts = EvalOptions { now: now_secs(now), ..EvalOptions::default() };
+        self.last = self.inner.evaluate_json(&request.to_string(), &opts);
+        match self.last.as_str() {
+            r#"{"decision":false}"# => IDS_FALSE,
+            r#"{"decision":true}"# => IDS_TRUE,
+            _ => IDS_OTHER,
+        }
+    }
+
+    /// Evaluation with JS objects in and out (serde-wasm-bindgen); kept for the crossing
+    /// benchmark. Bad input is returned as an `{error}` object, never thrown.
+    #[wasm_bindgen(js_name = evaluateObject)]
+    pub fn evaluate_object(&self, request: JsValue, now: Option<f64>, token: Option<String>) -> JsValue {
+        let out = match serde_wasm_bindgen::from_value::<serde_json::Value>(request) {
+            Ok(req) => self.inner.evaluate_json(&req.to_string(), &EvalOptions { now: now_secs(now), claims: None, token }),
+            Err(e) => Error::new(Code::RequestInvalid, format!("request is not a JSON-like object: {e}")).to_wire(),
+        };
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+        let ser = serde_wasm_bindgen::Serializer::json_compatible();
+        serde::Serialize::serialize(&value, &ser).unwrap_or(JsValue::NULL)
+    }
+
+    /// The full JSON answer of the last `evaluateIds` call.
+    #[wasm_bindgen(js_name = lastResult)]
+    pub fn last_result(&self) -> String {
+        self.last.clone()
+    }
+
+    /// `{"nodes","relationships","policies","memoryBytes"}`.
+    pub fn stats(&self) -> String {
+        let s = self.inner.stats();
+        let memory_bytes = core::arch::wasm32::memory_size::<0>().saturating_mul(65536);
+        serde_json::json!({
+            "nodes": s.nodes,
+            "relationships": s.relationships,
+            "policies": s.policies,
+            "memoryBytes": memory_bytes,
+        })
+        .to_string()
+    }
+
+    /// The crate version this module was built from.
+    pub fn version() -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+}
+
+fn change_wire(r: Result<GraphChange>) -> String {
+    match r {
+        Ok(c) => serde_json::json!({ "nodes": c.nodes, "relationships": c.relationships }).to_string(),
+        Err(e) => e.to_wire(),
+    }
+}
+
+fn now_secs(now: Option<f64>) -> Option<i64> {
+    // `as` saturates and maps NaN to 0; non-finite clocks are treated as absent.
+    now.filter(|n| n.is_finite()).map(|n| n.floor() as i64)
+}
+
+fn with_options(
+    now: Option<f64>,
+    token: Option<String>,
+    claims: Option<String>,
+    call: impl FnOnce(&EvalOptions) -> String,
+) -> String {
+    let claims = match claims.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => return Error::from_json(&e, "claims").to_wire(),
+    };
+    call(&EvalOptions { now: now_secs(now), claims, token })
+}
