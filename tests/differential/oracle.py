@@ -23,6 +23,7 @@ Compensations (see README.md and ../../../shared/reference/cypher-oracles.md):
 from __future__ import annotations
 
 import itertools
+import re
 import os
 import shutil
 import socket
@@ -45,6 +46,23 @@ class Falkor:
     """redis-server + FalkorDB module on a unix socket in a private temp dir (no TCP)."""
 
     def __init__(self, redis_server: str, module: str, threads: int = 1):
+        self.args = (redis_server, module, threads)
+        self.crashes = 0
+        self.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def restart(self):
+        """After a FalkorDB crash: keep its log tail, start a fresh server."""
+        self.crashes += 1
+        tail = self.read_log()
+        self.stop()
+        self.start()
+        return tail
+
+    def start(self):
+        redis_server, module, threads = self.args
         self.tmp = tempfile.mkdtemp(prefix="kbac-diff-")
         self.sock = os.path.join(self.tmp, "s")
         self.log = open(os.path.join(self.tmp, "redis.log"), "wb")
@@ -208,18 +226,21 @@ def build_query(p: Policy, lens: dict) -> str:
         return f"-[{inner}]-"
 
     out = []
+    bound = set()  # variables bound by earlier clauses
     for c in p.clauses:
-        parts = []
+        parts = []  # [(text, lone node or None)]
         rels = []
         eqs = []
         for part in c.parts:
             cur = node_txt(part.start)
+            lone = [part.start]
             prev = part.start
             for rel, node in part.chain:
                 L = lens.get(id(rel), 1) if rel.length is not None else 1
                 if L == 0:
-                    parts.append(cur)
+                    parts.append((cur, lone[0] if len(lone) == 1 else None))
                     cur = node_txt(node)
+                    lone = [node]
                     eqs.append(f"id({name_of(prev)}) = id({name_of(node)})")
                 else:
                     for h in range(L):
@@ -227,20 +248,54 @@ def build_query(p: Policy, lens: dict) -> str:
                         rels.append(rname)
                         tgt = node_txt(node) if h == L - 1 else f"(_m{next(counter)})"
                         cur += rel_txt(rel, rname) + tgt
+                    lone.append(node)
                 prev = node
-            parts.append(cur)
+            parts.append((cur, lone[0] if len(lone) == 1 else None))
+        # FalkorDB 4.16 crashes on `WITH * … MATCH (a), (b)` with a and b already bound: a
+        # part that is a lone, already bound node becomes predicates on that node instead.
+        in_chains = set()
+        for txt, lone in parts:
+            if lone is None:
+                in_chains |= {v for v in names_in(txt)}
+        kept = []
+        preds = []
+        seen = set(bound) | in_chains
+        for txt, lone in parts:
+            if lone is not None and name_of(lone) in seen:
+                preds += node_preds(lone, name_of(lone))
+                continue
+            if lone is not None:
+                seen.add(name_of(lone))
+            kept.append(txt)
+        for txt, _ in parts:
+            bound |= names_in(txt)
         conds = [f"id({a}) <> id({b})" for a, b in itertools.combinations(rels, 2)]
-        conds += eqs
+        conds += eqs + preds
         if c.where is not None:
             conds.append(render_expr_oracle(c.where))
-        s = "MATCH " + ", ".join(parts)
+        s = ("MATCH " + ", ".join(kept)) if kept else ""
         if conds:
-            s += " WITH * WHERE " + " AND ".join(conds)
-        out.append(s)
+            s += (" " if s else "") + "WITH * WHERE " + " AND ".join(conds)
+        if s:
+            out.append(s)
     out.append(f"WITH subject, resource WHERE subject._type = {lit_str(p.subject_type)} "
                f"AND resource._type = {lit_str(p.resource_type)}")
     out.append("RETURN DISTINCT subject.external_id, resource.external_id")
     return " ".join(out)
+
+
+_NAME_RE = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def names_in(txt: str) -> set:
+    """Node variable names in a rendered pattern part (every node of the oracle is named)."""
+    return set(_NAME_RE.findall(txt))
+
+
+def node_preds(n, name: str) -> list:
+    out = [f"{name}:{lb}" for lb in n.labels]
+    out += [f"({name}.{k} = {lit_str(v)})" for k, v in n.props]
+    return out
 
 
 class OracleError(Exception):

