@@ -158,7 +158,8 @@ export interface Decision {
     reason?: string | Record<string, unknown>;
     [key: string]: unknown;
   };
-  /** Present when the decision is `false` and the advice asks for step-up. */
+  /** Present when the decision is `false` and the advice asks for step-up (non-enumerable:
+   *  `JSON.stringify(result)` is the exact AuthZEN response). */
   stepUp?: StepUp;
 }
 

@@ -65,8 +65,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 function isUrlLike(x) {
   if (typeof URL === "function" && x instanceof URL) return true;
   if (typeof x !== "string") return false;
+  // JSON documents start with `{` or `[`; an empty string is (invalid) JSON, not a URL.
   const c = x.trimStart()[0];
-  return c !== "{" && c !== "[";
+  return c !== undefined && c !== "{" && c !== "[";
 }
 
 function isBytes(x) {
@@ -368,10 +369,11 @@ export function challenge(result) {
   return null;
 }
 
+// `stepUp` is non-enumerable: `JSON.stringify(result)` stays the exact AuthZEN response.
 function withStepUp(r) {
   if (r && r.decision === false) {
     const s = stepUpFromAdvice(r.context?.advice);
-    if (s) r.stepUp = s;
+    if (s) Object.defineProperty(r, "stepUp", { value: s, writable: true, configurable: true, enumerable: false });
   }
   return r;
 }

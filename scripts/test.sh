@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# THE test command: setup, Rust tests, clippy (host and wasm32), build the npm package,
+# run pkg-tests (Node). Every step runs even if an earlier one failed (except when setup
+# or the package build fails, which later steps need); exits non-zero on any failure.
+#
+#   bash scripts/test.sh
+#   KBAC_TEST_QUICK=1 bash scripts/test.sh   smaller memory/stability loops (local iteration)
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+if [ "${KBAC_TEST_QUICK:-}" = "1" ]; then
+  export KBAC_MEMORY_EVALS=100000 KBAC_MEMORY_UPDATES=1000 KBAC_STABILITY_CALLS=500000
+fi
+
+PASSED=()
+FAILED=()
+START=$SECONDS
+
+step() { # step NAME CMD...
+  local name="$1" t0=$SECONDS
+  shift
+  printf '\n==== %s\n' "$name"
+  if "$@"; then
+    PASSED+=("$name")
+    printf '==== %s: ok (%ds)\n' "$name" $((SECONDS - t0))
+    return 0
+  fi
+  FAILED+=("$name")
+  printf '==== %s: FAILED (%ds)\n' "$name" $((SECONDS - t0))
+  return 1
+}
+
+finish() {
+  printf '\n==== summary (%ds)\n' $((SECONDS - START))
+  for s in "${PASSED[@]}"; do printf '  ok      %s\n' "$s"; done
+  for s in "${FAILED[@]}"; do printf '  FAILED  %s\n' "$s"; done
+  echo "steps: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
+  [ "${#FAILED[@]}" -eq 0 ]
+  exit $?
+}
+
+step "setup" bash scripts/setup.sh || finish
+step "cargo test" cargo test --all-targets
+step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
+step "cargo clippy (wasm32)" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+if step "build npm package" bash scripts/build-pkg.sh; then
+  pkg_tests() {
+    (cd pkg-tests && npm install --no-audit --no-fund --silent &&
+      node --test --test-reporter=spec test/*.test.js)
+  }
+  step "pkg-tests (node --test)" pkg_tests
+fi
+finish
