@@ -152,7 +152,10 @@ fn corpus_ciq_policies_report() {
                 round_trip(&q);
                 "parsed".to_string()
             }
-            Err(e) => e.code().to_string(),
+            Err(e) => {
+                println!("  {}: {}", e.code(), e.message());
+                e.code().to_string()
+            }
         };
         *counts.entry(key).or_default() += 1;
     }
@@ -506,8 +509,10 @@ fn rejected_clauses_with_positions() {
         ("MATCH (a:A|B)", CypherUnsupported, 1, 11),
         ("MATCH (a WHERE a.x = 1)", CypherUnsupported, 1, 10),
         ("MATCH (a) WITH a AS b", CypherUnsupported, 1, 18),
-        ("MATCH (a) WITH a.x", CypherUnsupported, 1, 17),
-        ("MATCH (a) WITH count(a)", CypherUnsupported, 1, 21),
+        ("MATCH (a) WITH a.x", CypherUnsupported, 1, 16),
+        ("MATCH (a) WITH a, b = 1", CypherUnsupported, 1, 19),
+        ("MATCH (a) WITH a, 1", CypherUnsupported, 1, 19),
+        ("MATCH (a) WITH count(a)", CypherUnsupported, 1, 16),
         ("MATCH (a) WITH a WHERE a.x = 1", CypherUnsupported, 1, 18),
         ("MATCH (a) WITH a MATCH (b)", CypherUnsupported, 1, 18),
         ("MATCH (a) WITH *", CypherUnsupported, 1, 16),
@@ -610,6 +615,38 @@ fn too_deep_is_fast_and_safe() {
     // 100k-element flat lists are wide, not deep.
     let wide = format!("MATCH (a) WHERE a IN [{}1]", "1, ".repeat(n));
     assert!(parse(&wide, &roomy).is_ok());
+}
+
+#[test]
+fn configured_depth_is_capped() {
+    let unlimited = ParseLimits { max_len: usize::MAX, max_depth: usize::MAX };
+    let n = 100_000;
+    let inputs = [
+        format!("MATCH (a) WHERE {}a{}", "(".repeat(n), ")".repeat(n)),
+        format!("MATCH (a) WHERE a IN {}1{}", "[".repeat(n), "]".repeat(n)),
+        format!("MATCH (a) WHERE {}a", "NOT (".repeat(n)),
+        format!("MATCH (a) WHERE a{}", " AND a".repeat(n)),
+    ];
+    // The parser caps any configured depth; 2 MiB is the smallest stack unoptimised code
+    // runs on here (test threads), and release builds need about a seventh of it.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for s in &inputs {
+                assert_eq!(parse(s, &unlimited).unwrap_err().code(), Code::CypherTooDeep);
+            }
+            let ok = format!("MATCH (a) WHERE {}a{}", "(".repeat(120), ")".repeat(120));
+            assert!(parse(&ok, &unlimited).is_ok());
+            let ok = format!("MATCH (a) WHERE a IN {}1{}", "[".repeat(120), "]".repeat(120));
+            assert!(parse(&ok, &unlimited).is_ok());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let shallow = ParseLimits { max_len: 1000, max_depth: 3 };
+    assert!(parse("MATCH (a) WHERE (a.x = 1) AND b", &shallow).is_ok());
+    assert_eq!(parse("MATCH (a) WHERE ((a.x = 1) AND b) OR c", &shallow).unwrap_err().code(), Code::CypherTooDeep);
+    assert_eq!(parse("MATCH (a) WHERE a IN [[[1]]]", &shallow).unwrap_err().code(), Code::CypherTooDeep);
 }
 
 /// xorshift64*: deterministic, no dependencies.

@@ -15,7 +15,9 @@ use crate::error::{Code, Error, Result};
 pub struct ParseLimits {
     /// Maximum length of the Cypher text in bytes.
     pub max_len: usize,
-    /// Maximum nesting depth of expressions, lists and parentheses.
+    /// Maximum nesting depth of expressions, lists and parentheses, and maximum height
+    /// of an expression tree (so `a AND b AND …` counts one level per operator).
+    /// Values above 128 are treated as 128.
     pub max_depth: usize,
 }
 
@@ -35,9 +37,16 @@ pub fn parse(src: &str, limits: &ParseLimits) -> Result<Query> {
         .at_position(1, 1));
     }
     let toks = tokenize(src)?;
-    let mut p = Parser { toks: &toks, pos: 0, depth: 0, max_depth: limits.max_depth };
+    let max_depth = limits.max_depth.min(HARD_MAX_DEPTH);
+    let mut p = Parser { toks: &toks, pos: 0, depth: 0, max_depth };
     p.query()
 }
+
+/// A ceiling on any configured `max_depth`, so that no configuration can let input
+/// exhaust the stack. One nesting level costs about 1.2 KB of stack in release builds and
+/// about 8 KB in unoptimised ones, so 128 levels fit a 1 MB (wasm) stack optimised and a
+/// 2 MB (test thread) stack unoptimised.
+const HARD_MAX_DEPTH: usize = 128;
 
 static EOF: Token = Token { tok: Tok::Eof, line: 1, col: 1 };
 
@@ -174,7 +183,7 @@ impl<'a> Parser<'a> {
             "ORDER" if self.is_kw_at(1, "BY") => unsupported("`ORDER BY`"),
             "LOAD" if self.is_kw_at(1, "CSV") => unsupported("`LOAD CSV`"),
             "USING" if self.is_kw_at(1, "INDEX") => unsupported("`USING INDEX`"),
-            "USING" => unsupported("`USING` hints"),
+            "USING" => unsupported("`USING` (a planner hint)"),
             "UNWIND" | "LIMIT" | "SKIP" | "UNION" | "FOREACH" | "FINISH" => unsupported(&format!("`{w}`")),
             _ => None,
         }
@@ -198,40 +207,46 @@ impl<'a> Parser<'a> {
 
     fn with_clause(&mut self) -> Result<Vec<String>> {
         self.advance();
-        let unsupported = |p: &Self, what: &str| p.err(Code::CypherUnsupported, format!("{what} is not supported in KBAC policies"));
-        let expressions = "expressions in `WITH` (only bare variables may be passed on)";
+        let unsupported = |p: &Self, msg: &str| p.err(Code::CypherUnsupported, msg.to_string());
+        let expressions = "expressions in `WITH` are not supported in KBAC policies; only bare variables may be passed on";
         if self.is_kw("DISTINCT") {
-            return Err(unsupported(self, "`WITH DISTINCT`"));
+            return Err(unsupported(self, "`WITH DISTINCT` is not supported in KBAC policies"));
         }
         let mut vars = Vec::new();
         loop {
             match self.peek() {
-                Tok::Star => return Err(unsupported(self, "`WITH *`")),
+                Tok::Star => return Err(unsupported(self, "`WITH *` is not supported in KBAC policies")),
                 Tok::Ident(s) if !self.is_expr_keyword(s) => vars.push(s.clone()),
                 Tok::Quoted(s) => vars.push(s.clone()),
                 Tok::Eof => return Err(self.unexpected("a variable")),
+                _ => return Err(unsupported(self, expressions)),
+            }
+            // Anything but `,`, the end or a following word makes the item an expression;
+            // report it at the item, not at the operator.
+            match self.peek_at(1) {
+                Tok::Comma | Tok::Eof => {}
+                Tok::Ident(s) if !self.is_expr_keyword(s) || self.is_kw_at(1, "MATCH") || self.is_kw_at(1, "WITH") => {}
+                Tok::Ident(_) if self.is_kw_at(1, "AS") || self.is_kw_at(1, "WHERE") => {}
                 _ => return Err(unsupported(self, expressions)),
             }
             self.advance();
             match self.peek() {
                 Tok::Comma => self.advance(),
                 Tok::Eof => return Ok(vars),
-                Tok::Ident(_) if self.is_kw("AS") => return Err(unsupported(self, "`WITH … AS` aliases")),
-                Tok::Ident(s) if self.is_expr_keyword(s) && !self.is_kw("MATCH") && !self.is_kw("WITH") && !self.is_kw("WHERE") => {
-                    return Err(unsupported(self, expressions))
-                }
-                Tok::Ident(_) => break,
-                _ => return Err(unsupported(self, expressions)),
+                _ => break,
             }
         }
         if let Some(e) = self.rejected_clause() {
             return Err(e);
         }
+        if self.is_kw("AS") {
+            return Err(unsupported(self, "aliases (`WITH … AS …`) are not supported in KBAC policies"));
+        }
         if self.is_kw("WHERE") {
-            return Err(unsupported(self, "`WITH … WHERE`"));
+            return Err(unsupported(self, "`WITH … WHERE` is not supported in KBAC policies"));
         }
         if self.is_kw("MATCH") || self.is_kw("WITH") {
-            return Err(unsupported(self, "clauses after `WITH`"));
+            return Err(unsupported(self, "clauses after `WITH` are not supported in KBAC policies"));
         }
         Err(self.unexpected("`,` or end of input"))
     }
@@ -405,6 +420,12 @@ impl<'a> Parser<'a> {
     }
 
     // ----- expressions -----------------------------------------------------------------
+    //
+    // The recursion path per nesting level is kept to a few small frames
+    // (`expr` → `unary` → `operand` → `primary` [→ `list`] → `expr`): binary operators are
+    // folded with an explicit operator stack, and everything that cannot recurse
+    // (literals, names, error messages) lives in `#[inline(never)]` helpers so its
+    // temporaries do not bloat the recursive frames in unoptimised builds.
 
     /// Every nested expression enters here, so `depth` bounds the recursion.
     fn expr(&mut self) -> Result<Ex> {
@@ -412,55 +433,82 @@ impl<'a> Parser<'a> {
             return Err(self.too_deep(self.tok_at(0)));
         }
         self.depth += 1;
-        let r = self.or();
+        let r = self.binary_chain();
         self.depth -= 1;
         r
     }
 
-    fn binary(&self, op: &Token, l: Ex, r: Ex, mk: fn(Box<Expr>, Box<Expr>) -> Expr) -> Result<Ex> {
+    /// `OR` < `XOR` < `AND`, all left-associative, folded without recursion.
+    fn binary_chain(&mut self) -> Result<Ex> {
+        let mut operands = vec![self.unary()?];
+        let mut ops: Vec<(u8, &'a Token)> = Vec::new();
+        loop {
+            let prec = if self.is_kw("OR") {
+                1
+            } else if self.is_kw("XOR") {
+                2
+            } else if self.is_kw("AND") {
+                3
+            } else {
+                break;
+            };
+            let op = self.tok_at(0);
+            self.advance();
+            while ops.last().is_some_and(|&(p, _)| p >= prec) {
+                self.reduce(&mut operands, &mut ops)?;
+            }
+            ops.push((prec, op));
+            operands.push(self.unary()?);
+        }
+        while !ops.is_empty() {
+            self.reduce(&mut operands, &mut ops)?;
+        }
+        operands.pop().ok_or_else(|| self.unexpected("an expression"))
+    }
+
+    #[inline(never)]
+    fn reduce(&self, operands: &mut Vec<Ex>, ops: &mut Vec<(u8, &'a Token)>) -> Result<()> {
+        let (Some((prec, op)), Some(r), Some(l)) = (ops.pop(), operands.pop(), operands.pop()) else {
+            return Err(self.unexpected("an expression"));
+        };
         let h = l.h.max(r.h).saturating_add(1);
         if h > self.max_depth {
             return Err(self.too_deep(op));
         }
-        Ok(Ex { e: mk(Box::new(l.e), Box::new(r.e)), h })
+        let (l, r) = (Box::new(l.e), Box::new(r.e));
+        let e = match prec {
+            1 => Expr::Or(l, r),
+            2 => Expr::Xor(l, r),
+            _ => Expr::And(l, r),
+        };
+        operands.push(Ex { e, h });
+        Ok(())
     }
 
-    fn or(&mut self) -> Result<Ex> {
-        let mut l = self.xor()?;
-        while self.is_kw("OR") {
-            let op = self.tok_at(0);
-            self.advance();
-            let r = self.xor()?;
-            l = self.binary(op, l, r, Expr::Or)?;
-        }
-        Ok(l)
-    }
-
-    fn xor(&mut self) -> Result<Ex> {
-        let mut l = self.and()?;
-        while self.is_kw("XOR") {
-            let op = self.tok_at(0);
-            self.advance();
-            let r = self.and()?;
-            l = self.binary(op, l, r, Expr::Xor)?;
-        }
-        Ok(l)
-    }
-
-    fn and(&mut self) -> Result<Ex> {
-        let mut l = self.not()?;
-        while self.is_kw("AND") {
-            let op = self.tok_at(0);
-            self.advance();
-            let r = self.not()?;
-            l = self.binary(op, l, r, Expr::And)?;
-        }
-        Ok(l)
-    }
-
-    /// `NOT` chains are counted in a loop rather than by recursion.
-    fn not(&mut self) -> Result<Ex> {
+    /// `NOT* operand [cmp operand]`; `NOT` chains are counted, not recursed.
+    fn unary(&mut self) -> Result<Ex> {
         let first = self.tok_at(0);
+        let nots = self.count_nots()?;
+        let l = self.operand()?;
+        let mut x = match self.cmp_op()? {
+            None => l,
+            Some((op, n)) => {
+                let op_tok = self.tok_at(0);
+                for _ in 0..n {
+                    self.advance();
+                }
+                let r = self.operand()?;
+                self.compare(op_tok, op, l, r)?
+            }
+        };
+        if nots > 0 {
+            x = self.wrap_nots(first, nots, x)?;
+        }
+        Ok(x)
+    }
+
+    #[inline(never)]
+    fn count_nots(&mut self) -> Result<usize> {
         let mut count = 0usize;
         while self.is_kw("NOT") {
             count += 1;
@@ -469,21 +517,39 @@ impl<'a> Parser<'a> {
             }
             self.advance();
         }
-        let mut x = self.comparison()?;
-        if count > 0 {
-            let h = x.h.saturating_add(count);
-            if h > self.max_depth {
-                return Err(self.too_deep(first));
-            }
-            for _ in 0..count {
-                x.e = Expr::Not(Box::new(x.e));
-            }
-            x.h = h;
+        Ok(count)
+    }
+
+    #[inline(never)]
+    fn wrap_nots(&self, first: &Token, count: usize, mut x: Ex) -> Result<Ex> {
+        let h = x.h.saturating_add(count);
+        if h > self.max_depth {
+            return Err(self.too_deep(first));
         }
+        for _ in 0..count {
+            x.e = Expr::Not(Box::new(x.e));
+        }
+        x.h = h;
         Ok(x)
     }
 
+    #[inline(never)]
+    fn compare(&self, op_tok: &Token, op: CmpOp, l: Ex, r: Ex) -> Result<Ex> {
+        let h = l.h.max(r.h).saturating_add(1);
+        if h > self.max_depth {
+            return Err(self.too_deep(op_tok));
+        }
+        if self.cmp_op()?.is_some() {
+            return Err(self.err(
+                Code::CypherUnsupported,
+                "chained comparisons such as `a < b < c` are not supported in KBAC policies; combine them with `AND`",
+            ));
+        }
+        Ok(Ex { e: Expr::Compare { op, left: Box::new(l.e), right: Box::new(r.e) }, h })
+    }
+
     /// The comparison operator at the cursor and how many tokens it spans.
+    #[inline(never)]
     fn cmp_op(&self) -> Result<Option<(CmpOp, usize)>> {
         let op = match self.peek() {
             Tok::Eq => CmpOp::Eq,
@@ -519,68 +585,44 @@ impl<'a> Parser<'a> {
         Ok(Some((op, 1)))
     }
 
-    fn comparison(&mut self) -> Result<Ex> {
-        let l = self.postfix()?;
-        let Some((op, n)) = self.cmp_op()? else { return Ok(l) };
-        let op_tok = self.tok_at(0);
-        for _ in 0..n {
-            self.advance();
-        }
-        let r = self.postfix()?;
-        let h = l.h.max(r.h).saturating_add(1);
-        if h > self.max_depth {
-            return Err(self.too_deep(op_tok));
-        }
-        if self.cmp_op()?.is_some() {
-            return Err(self.err(
-                Code::CypherUnsupported,
-                "chained comparisons such as `a < b < c` are not supported in KBAC policies; combine them with `AND`",
-            ));
-        }
-        Ok(Ex { e: Expr::Compare { op, left: Box::new(l.e), right: Box::new(r.e) }, h })
+    /// A primary followed by postfix `IS [NOT] NULL`s.
+    fn operand(&mut self) -> Result<Ex> {
+        let mut x = self.primary()?;
+        while self.postfix(&mut x)? {}
+        Ok(x)
     }
 
-    fn postfix(&mut self) -> Result<Ex> {
-        let mut x = self.primary()?;
-        loop {
-            let t = self.tok_at(0);
-            match &t.tok {
-                Tok::Ident(s) if s.eq_ignore_ascii_case("IS") => {
+    /// Apply one postfix operator to `x`; `false` when there is none.
+    #[inline(never)]
+    fn postfix(&mut self, x: &mut Ex) -> Result<bool> {
+        let t = self.tok_at(0);
+        let unsupported = |what: &str| Err(self.err(Code::CypherUnsupported, format!("{what} in KBAC policies")));
+        match &t.tok {
+            Tok::Ident(s) if s.eq_ignore_ascii_case("IS") => {
+                self.advance();
+                let negated = self.is_kw("NOT");
+                if negated {
                     self.advance();
-                    let negated = self.is_kw("NOT");
-                    if negated {
-                        self.advance();
-                    }
-                    if !self.is_kw("NULL") {
-                        return Err(self.unexpected("`NULL`"));
-                    }
-                    self.advance();
-                    x.h = x.h.saturating_add(1);
-                    if x.h > self.max_depth {
-                        return Err(self.too_deep(t));
-                    }
-                    x.e = Expr::IsNull { expr: Box::new(x.e), negated };
                 }
-                Tok::Plus | Tok::Minus | Tok::Star | Tok::Slash | Tok::Percent | Tok::Caret => {
-                    return Err(self.err(
-                        Code::CypherUnsupported,
-                        format!("arithmetic ({}) is not supported in KBAC policies", describe(&t.tok)),
-                    ))
+                if !self.is_kw("NULL") {
+                    return Err(self.unexpected("`NULL`"));
                 }
-                Tok::LBracket => {
-                    return Err(self.err(Code::CypherUnsupported, "list indexing and slicing are not supported in KBAC policies"))
+                self.advance();
+                let h = x.h.saturating_add(1);
+                if h > self.max_depth {
+                    return Err(self.too_deep(t));
                 }
-                Tok::Colon => {
-                    return Err(self.err(Code::CypherUnsupported, "label predicates such as `n:Label` are not supported in KBAC policies"))
-                }
-                Tok::Dot => {
-                    return Err(self.err(
-                        Code::CypherUnsupported,
-                        "property access is only supported on variables and parameters in KBAC policies",
-                    ))
-                }
-                _ => return Ok(x),
+                let inner = std::mem::replace(&mut x.e, Expr::Literal(Literal::Null));
+                *x = Ex { e: Expr::IsNull { expr: Box::new(inner), negated }, h };
+                Ok(true)
             }
+            Tok::Plus | Tok::Minus | Tok::Star | Tok::Slash | Tok::Percent | Tok::Caret => {
+                unsupported(&format!("arithmetic ({}) is not supported", describe(&t.tok)))
+            }
+            Tok::LBracket => unsupported("list indexing and slicing are not supported"),
+            Tok::Colon => unsupported("label predicates such as `n:Label` are not supported"),
+            Tok::Dot => unsupported("property access is only supported on variables and parameters"),
+            _ => Ok(false),
         }
     }
 
@@ -588,7 +630,35 @@ impl<'a> Parser<'a> {
         Ex { e, h: 1 }
     }
 
+    /// Only the recursive cases are handled here; see [`Parser::atom`].
     fn primary(&mut self) -> Result<Ex> {
+        match self.peek() {
+            Tok::LBracket => self.list(),
+            Tok::LParen => {
+                self.check_not_pattern()?;
+                self.advance();
+                let x = self.expr()?;
+                self.expect(&Tok::RParen, "`)`")?;
+                Ok(x)
+            }
+            _ => self.atom(),
+        }
+    }
+
+    #[inline(never)]
+    fn check_not_pattern(&self) -> Result<()> {
+        if self.looks_like_pattern() {
+            return Err(self.err(
+                Code::CypherUnsupported,
+                "pattern predicates such as `(a)-[:R]->(b)` in `WHERE` are not supported in KBAC policies",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Literals, parameters and names: everything that does not nest.
+    #[inline(never)]
+    fn atom(&mut self) -> Result<Ex> {
         let t = self.tok_at(0);
         match &t.tok {
             Tok::Int(n) => {
@@ -633,19 +703,6 @@ impl<'a> Parser<'a> {
                 self.dotted(&mut path)?;
                 Ok(Self::leaf(Expr::Param(path)))
             }
-            Tok::LBracket => self.list(),
-            Tok::LParen => {
-                if self.looks_like_pattern() {
-                    return Err(self.err(
-                        Code::CypherUnsupported,
-                        "pattern predicates such as `(a)-[:R]->(b)` in `WHERE` are not supported in KBAC policies",
-                    ));
-                }
-                self.advance();
-                let x = self.expr()?;
-                self.expect(&Tok::RParen, "`)`")?;
-                Ok(x)
-            }
             Tok::LBrace => Err(self.err(Code::CypherUnsupported, "map literals are not supported in KBAC policy expressions")),
             Tok::Quoted(s) => self.variable(s),
             Tok::Ident(s) => self.word(t, s),
@@ -653,6 +710,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(never)]
     fn word(&mut self, t: &Token, s: &str) -> Result<Ex> {
         let up = s.to_ascii_uppercase();
         let lit = match up.as_str() {
@@ -668,7 +726,7 @@ impl<'a> Parser<'a> {
         let unsupported = |what: String| Err(self.err_at(t, Code::CypherUnsupported, format!("{what} is not supported in KBAC policies")));
         match (up.as_str(), self.peek_at(1)) {
             ("CASE", _) => return unsupported("`CASE`".into()),
-            ("EXISTS" | "COUNT" | "COLLECT", Tok::LBrace) => return unsupported(format!("`{up} {{ … }}` subqueries")),
+            ("EXISTS" | "COUNT" | "COLLECT", Tok::LBrace) => return unsupported(format!("the `{up} {{ … }}` subquery")),
             (_, Tok::LParen) => return unsupported(format!("function call `{}(…)`", clip(s))),
             (_, Tok::LBrace) => return unsupported(format!("map projection `{} {{ … }}`", clip(s))),
             (_, Tok::Dot) => return self.variable(s),
