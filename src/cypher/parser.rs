@@ -152,8 +152,10 @@ impl<'a> Parser<'a> {
                 break;
             } else if clauses.is_empty() {
                 return Err(self.unexpected("`MATCH`"));
+            } else if clauses.last().is_some_and(|c: &MatchClause| c.where_.is_some()) {
+                return Err(self.unexpected("`MATCH`, `WITH` or end of input"));
             } else {
-                return Err(self.unexpected("`MATCH`, `WHERE`, `WITH` or end of input"));
+                return Err(self.unexpected("`,`, `WHERE`, `MATCH`, `WITH` or end of input"));
             }
         }
         Ok(Query { clauses, with })
@@ -821,5 +823,56 @@ impl<'a> Parser<'a> {
             },
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn limits(max_depth: usize) -> ParseLimits {
+        ParseLimits { max_len: 1 << 20, max_depth }
+    }
+
+    fn code(src: &str, max_depth: usize) -> Option<Code> {
+        parse(src, &limits(max_depth)).err().map(|e| e.code())
+    }
+
+    #[test]
+    fn tree_height_counts_flat_chains() {
+        // Leaf = 1, each operator adds one level on the deeper side.
+        assert_eq!(code("MATCH (a) WHERE a AND b AND c", 3), None);
+        assert_eq!(code("MATCH (a) WHERE a AND b AND c AND d", 3), Some(Code::CypherTooDeep));
+        assert_eq!(code("MATCH (a) WHERE NOT NOT a", 3), None);
+        assert_eq!(code("MATCH (a) WHERE NOT NOT NOT a", 3), Some(Code::CypherTooDeep));
+        assert_eq!(code("MATCH (a) WHERE a.x = 1 IS NULL", 3), None);
+        assert_eq!(code("MATCH (a) WHERE [[1]]", 3), None);
+        assert_eq!(code("MATCH (a) WHERE [[1]] = 1", 3), Some(Code::CypherTooDeep));
+    }
+
+    #[test]
+    fn operator_stack_keeps_precedence_and_associativity() {
+        let q = parse("MATCH (a) WHERE a XOR b OR c AND d XOR e", &limits(64)).unwrap();
+        let v = |s: &str| Box::new(Expr::Variable(s.into()));
+        let expected = Expr::Or(
+            Box::new(Expr::Xor(v("a"), v("b"))),
+            Box::new(Expr::Xor(Box::new(Expr::And(v("c"), v("d"))), v("e"))),
+        );
+        assert_eq!(q.clauses[0].where_, Some(expected));
+    }
+
+    #[test]
+    fn position_of_too_deep_and_too_long() {
+        let e = parse("MATCH (a)\nWHERE ((((a))))", &limits(3)).unwrap_err();
+        assert_eq!((e.code(), e.location().line, e.location().column), (Code::CypherTooDeep, Some(2), Some(10)));
+        let e = parse("MATCH (a)", &ParseLimits { max_len: 3, max_depth: 64 }).unwrap_err();
+        assert_eq!(e.code(), Code::CypherTooLong);
+    }
+
+    #[test]
+    fn depth_configuration_is_capped() {
+        let deep = format!("MATCH (a) WHERE {}a{}", "(".repeat(200), ")".repeat(200));
+        assert_eq!(code(&deep, usize::MAX), Some(Code::CypherTooDeep));
     }
 }

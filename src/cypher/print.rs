@@ -257,3 +257,47 @@ fn quoted(out: &mut String, s: &str) {
     }
     out.push('`');
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn lit(l: Literal) -> String {
+        let mut s = String::new();
+        literal(&mut s, &l);
+        s
+    }
+
+    fn id(s: &str) -> String {
+        let mut out = String::new();
+        ident(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn floats_stay_floats() {
+        assert_eq!(lit(Literal::Float(1.0)), "1.0");
+        assert_eq!(lit(Literal::Float(-0.0)), "-0.0");
+        assert_eq!(lit(Literal::Float(1e300)), "1e300");
+        assert_eq!(lit(Literal::Float(5e-324)), "5e-324");
+        assert_eq!(lit(Literal::Int(i64::MIN)), "-9223372036854775808");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(lit(Literal::String("it's \\ \n\t\r\u{8}\u{c}\u{1}\"é😀".into())), r#"'it\'s \\ \n\t\r\b\f\u0001"é😀'"#);
+    }
+
+    #[test]
+    fn identifiers_are_quoted_when_needed() {
+        assert_eq!(id("subject"), "subject");
+        assert_eq!(id("_SAME_AS"), "_SAME_AS");
+        assert_eq!(id("Ünï"), "Ünï");
+        assert_eq!(id("weird name"), "`weird name`");
+        assert_eq!(id("a`b"), "`a``b`");
+        assert_eq!(id("1abc"), "`1abc`");
+        assert_eq!(id("match"), "`match`");
+        assert_eq!(id("Null"), "`Null`");
+    }
+}
