@@ -206,9 +206,144 @@ fn main() -> ExitCode {
 }
 
 mod kbac_bench {
+    //! Decisions/s for the reference policy on a generated graph (fixed seed).
+    use kbac::eval::{Entity, Request};
+    use kbac::graph::{Batch, Graph, NodeIn, RelIn};
+    use kbac::{Engine, EngineConfig, EvalOptions};
     use std::process::ExitCode;
+    use std::time::Instant;
 
-    pub fn run(_persons: usize, _seconds: f64) -> Result<ExitCode, String> {
-        Err("bench is not built yet".into())
+    /// xorshift64*: deterministic and dependency-free.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    fn node(ext: String, ty: &str, identity: bool) -> NodeIn {
+        NodeIn { ext, ty: ty.into(), identity, labels: Vec::new(), props: Vec::new() }
+    }
+
+    /// Persons `p<i>` owning 1–3 laptops `l<i>-<k>` each; returns the graph and laptop count.
+    pub fn graph(persons: usize, seed: u64) -> (Graph, usize) {
+        let mut rng = Rng(seed | 1);
+        let mut b = Batch::default();
+        for i in 0..persons {
+            b.upsert_nodes.push(node(format!("p{i}"), "Person", true));
+            for k in 0..1 + rng.below(3) {
+                let l = format!("l{i}-{k}");
+                b.upsert_nodes.push(node(l.clone(), "Laptop", false));
+                b.upsert_rels.push(RelIn { source: (format!("p{i}"), "Person".into()), target: (l, "Laptop".into()), ty: "OWNS".into(), props: Vec::new() });
+            }
+        }
+        let laptops = b.upsert_rels.len();
+        let mut g = Graph::new();
+        g.bulk_load(&b);
+        (g, laptops)
+    }
+
+    pub const POLICY: &str = r#"{"meta":{"policy_version":"2.0-kbac"},"subject":{"type":"Token"},"actions":["CAN_SERVICE"],"resource":{"type":"Laptop"},"condition":{"cypher":"MATCH (subject:Token)-[:_SAME_AS]->(person:Person)-[:OWNS]->(resource)","filter":{"attribute":"$token.exp","operator":">","value":1775490149,"advice":{"error":"insufficient_user_authentication","error_description":"Authentication is expired","sub":"$token.exp"}}}}"#;
+
+    fn request(subject: &str, laptop: &str) -> Request {
+        Request {
+            subject: Entity { ty: "Token".into(), id: subject.into(), properties: Default::default() },
+            action: kbac::eval::Action { name: "CAN_SERVICE".into(), properties: Default::default() },
+            resource: Entity { ty: "Laptop".into(), id: laptop.into(), properties: Default::default() },
+            context: Default::default(),
+        }
+    }
+
+    fn percentile(sorted: &[f64], p: f64) -> f64 {
+        sorted.get(((sorted.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Time `f` in batches for about `seconds`; returns (ns per call, p50 ns, p99 ns of batches).
+    fn measure(seconds: f64, batch: usize, mut f: impl FnMut(usize) -> bool) -> (f64, f64, f64, usize) {
+        let mut per_call = Vec::new();
+        let start = Instant::now();
+        let mut calls = 0usize;
+        let mut yes = 0usize;
+        while start.elapsed().as_secs_f64() < seconds {
+            let t = Instant::now();
+            for i in 0..batch {
+                yes += usize::from(f(calls + i));
+            }
+            per_call.push(t.elapsed().as_nanos() as f64 / batch as f64);
+            calls += batch;
+        }
+        let total = start.elapsed().as_nanos() as f64 / calls as f64;
+        per_call.sort_by(f64::total_cmp);
+        (total, percentile(&per_call, 0.5), percentile(&per_call, 0.99), yes)
+    }
+
+    pub fn run(persons: usize, seconds: f64) -> Result<ExitCode, String> {
+        let t = Instant::now();
+        let (g, laptops) = graph(persons, 42);
+        let build = t.elapsed();
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.replace_graph(g).map_err(|e| e.to_string())?;
+        engine.set_policies_json(POLICY).map_err(|e| e.to_string())?;
+        println!("graph: {persons} persons, {laptops} laptops, {} relationships, built in {:.0} ms", engine.stats().relationships, build.as_secs_f64() * 1e3);
+        // Requests: half ask about an owned laptop, half about someone else's.
+        let mut rng = Rng(7);
+        let reqs: Vec<(Request, serde_json::Value)> = (0..4096)
+            .map(|i| {
+                let p = rng.below(persons as u64);
+                let owner = if i % 2 == 0 { p } else { rng.below(persons as u64) };
+                let claims = serde_json::json!({"sub": format!("p{p}"), "exp": 1_775_490_150i64});
+                (request(&format!("p{p}"), &format!("l{owner}-0")), claims)
+            })
+            .collect();
+        let opts: Vec<EvalOptions> = reqs.iter().map(|(_, c)| EvalOptions { now: Some(1_775_490_000), claims: Some(c.clone()), token: None }).collect();
+        let (ns, p50, p99, yes) = measure(seconds, 1000, |i| {
+            let k = i % reqs.len();
+            reqs.get(k).zip(opts.get(k)).is_some_and(|((r, _), o)| engine.evaluate(r, o).decision)
+        });
+        println!("evaluate (typed request, claims): {:.0} ns/decision = {:.2} M decisions/s (batch p50 {:.0} ns, p99 {:.0} ns; {} permits)", ns, 1e3 / ns, p50, p99, yes);
+        let texts: Vec<String> = reqs
+            .iter()
+            .map(|(r, _)| serde_json::json!({"subject":{"type":"Token","id":r.subject.id},"action":{"name":"CAN_SERVICE"},"resource":{"type":"Laptop","id":r.resource.id}}).to_string())
+            .collect();
+        let (ns, p50, p99, _) = measure(seconds, 1000, |i| {
+            let k = i % texts.len();
+            texts.get(k).zip(opts.get(k)).is_some_and(|(t, o)| engine.evaluate_json(t, o).len() > 20)
+        });
+        println!("evaluate_json (parse + evaluate + encode): {:.0} ns/decision = {:.2} M/s (batch p50 {:.0} ns, p99 {:.0} ns)", ns, 1e3 / ns, p50, p99);
+        // Search on the same graph (issue: complete AuthZEN): resources of one person, subjects of one laptop.
+        let mut search_engine = Engine::new(EngineConfig::default());
+        search_engine.replace_graph(graph(persons, 42).0).map_err(|e| e.to_string())?;
+        search_engine
+            .set_policies_json(r#"{"meta":{"policy_version":"2.0-kbac"},"subject":{"type":"Person"},"actions":["CAN_SERVICE"],"resource":{"type":"Laptop"},"condition":{"cypher":"MATCH (subject:Person)-[:OWNS]->(resource:Laptop)"}}"#)
+            .map_err(|e| e.to_string())?;
+        let none = EvalOptions::default();
+        let rs: Vec<String> = (0..1024).map(|i| format!(r#"{{"subject":{{"type":"Person","id":"p{}"}},"action":{{"name":"CAN_SERVICE"}},"resource":{{"type":"Laptop"}}}}"#, (i * 97) % persons)).collect();
+        let ss: Vec<String> = (0..1024).map(|i| format!(r#"{{"subject":{{"type":"Person"}},"action":{{"name":"CAN_SERVICE"}},"resource":{{"type":"Laptop","id":"l{}-0"}}}}"#, (i * 89) % persons)).collect();
+        let lat = |reqs: &[String], f: &dyn Fn(&str) -> String| {
+            let mut v: Vec<f64> = Vec::new();
+            let start = Instant::now();
+            let mut i = 0;
+            while start.elapsed().as_secs_f64() < seconds / 2.0 {
+                let r = reqs.get(i % reqs.len()).map_or("", String::as_str);
+                let t = Instant::now();
+                let out = f(r);
+                v.push(t.elapsed().as_nanos() as f64 / 1e3);
+                assert!(out.contains("results"));
+                i += 1;
+            }
+            v.sort_by(f64::total_cmp);
+            (percentile(&v, 0.5), percentile(&v, 0.99))
+        };
+        let (p50, p99) = lat(&rs, &|r| search_engine.search_resources_json(r, &none));
+        println!("search/resource (one person's laptops): p50 {p50:.1} µs, p99 {p99:.1} µs");
+        let (p50, p99) = lat(&ss, &|r| search_engine.search_subjects_json(r, &none));
+        println!("search/subject (one laptop's owners): p50 {p50:.1} µs, p99 {p99:.1} µs");
+        Ok(ExitCode::SUCCESS)
     }
 }

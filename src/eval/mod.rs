@@ -3,6 +3,7 @@
 
 pub mod expr;
 pub mod search;
+pub mod small;
 pub mod view;
 
 use crate::engine::EngineConfig;
@@ -12,6 +13,7 @@ use crate::policy::{Policy, Status, Version};
 use expr::Env;
 use search::{Goal, Search};
 use serde_json::{Map, Value as Json};
+use small::SmallVec;
 use view::{Handle, Transient, View, VirtualToken, TOKEN, TRANSIENT};
 
 /// A subject or resource of a request.
@@ -102,9 +104,9 @@ struct Bound<'a> {
     subject_is_identity: bool,
 }
 
-fn identities(g: &Graph, config: &EngineConfig, ext: &str) -> Vec<NodeId> {
-    let Some(e) = g.strings().get(ext) else { return Vec::new() };
-    let mut out = Vec::new();
+fn identities(g: &Graph, config: &EngineConfig, ext: &str) -> SmallVec<NodeId, 4> {
+    let mut out = SmallVec::default();
+    let Some(e) = g.strings().get(ext) else { return out };
     match &config.identity_type {
         Some(t) => {
             if let Some(id) = g.strings().get(t).and_then(|ty| g.find(ty, e)) {
@@ -117,7 +119,7 @@ fn identities(g: &Graph, config: &EngineConfig, ext: &str) -> Vec<NodeId> {
                     out.push(id);
                 }
             }
-            out.sort_unstable();
+            out.as_mut_slice().sort_unstable();
         }
     }
     out.retain(|id| g.node(*id).is_some_and(|n| n.identity));
@@ -156,13 +158,17 @@ fn bind<'a>(g: &'a Graph, config: &EngineConfig, req: &'a Request, claims: Optio
 }
 
 /// Policies that apply to the request: ACTIVE, matching types and action, and tags.
-pub fn applicable<'p>(policies: &'p [Policy], candidates: &'p [usize], req: &'p Request) -> impl Iterator<Item = (usize, &'p Policy)> + 'p {
+/// Policy types are interned when policies compile, so comparing symbols replaces string
+/// compares; a request type that was never interned matches no policy.
+pub fn applicable<'p>(g: &Graph, policies: &'p [Policy], candidates: &'p [usize], req: &'p Request) -> impl Iterator<Item = (usize, &'p Policy)> + 'p {
     let tags = req.policy_tags();
+    let st = g.strings().get(&req.subject.ty);
+    let rt = g.strings().get(&req.resource.ty);
     candidates.iter().filter_map(move |&i| {
         let p = policies.get(i)?;
         let ok = p.status == Status::Active
-            && p.subject_type == req.subject.ty
-            && p.resource_type == req.resource.ty
+            && Some(p.subject_sym) == st
+            && Some(p.resource_sym) == rt
             && p.actions.iter().any(|a| *a == req.action.name)
             && tags.as_ref().is_none_or(|t| p.tags.iter().any(|pt| t.contains(&pt.as_str())));
         ok.then_some((i, p))
@@ -187,7 +193,7 @@ pub fn decide(
     inputs: Inputs<'_>,
     explain: bool,
 ) -> Decision {
-    let mut chosen = applicable(policies, candidates, req).peekable();
+    let mut chosen = applicable(g, policies, candidates, req).peekable();
     if chosen.peek().is_none() {
         return Decision::deny(
             Code::NoApplicablePolicy,
@@ -197,18 +203,19 @@ pub fn decide(
             ),
         );
     }
-    if let Some(claims) = inputs.claims {
-        let token_subject = claims.get(&config.subject_claim).and_then(Json::as_str);
-        let subject_is_identity_type = req.subject.ty == config.token_type
-            || config.identity_type.as_deref() == Some(req.subject.ty.as_str())
-            || g.find_str(&req.subject.ty, &req.subject.id).and_then(|id| g.node(id)).is_some_and(|n| n.identity);
-        if subject_is_identity_type && token_subject != Some(req.subject.id.as_str()) {
-            return Decision::deny(Code::TokenSubjectMismatch, "the verified token belongs to a different subject".into());
-        }
-    }
     let Some(bound) = bind(g, config, req, inputs.claims) else {
         return Decision::default();
     };
+    if let Some(claims) = inputs.claims {
+        // Token pin: a verified token speaks only for its own identity.
+        let token_subject = claims.get(&config.subject_claim).and_then(Json::as_str);
+        let pinned = bound.subject == TOKEN
+            || bound.subject_is_identity
+            || config.identity_type.as_deref() == Some(req.subject.ty.as_str());
+        if pinned && token_subject != Some(req.subject.id.as_str()) {
+            return Decision::deny(Code::TokenSubjectMismatch, "the verified token belongs to a different subject".into());
+        }
+    }
     let env = Env {
         view: &bound.view,
         req,
@@ -319,7 +326,7 @@ pub fn search(
 ) -> Found {
     let mut found = Found::default();
     let mut seen: rustc_hash::FxHashSet<NodeId> = rustc_hash::FxHashSet::default();
-    let chosen: Vec<(usize, &Policy)> = applicable(policies, candidates, req).collect();
+    let chosen: Vec<(usize, &Policy)> = applicable(g, policies, candidates, req).collect();
     let mut budget = config.visit_budget.saturating_mul(8);
     for (_, p) in chosen {
         let bound = match end {

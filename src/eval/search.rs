@@ -2,6 +2,7 @@
 //! isomorphism per MATCH clause, trail semantics for variable length, and a visit budget.
 
 use super::expr::Env;
+use super::small::SmallVec;
 use super::view::{EdgeKey, Handle};
 use crate::policy::plan::{Dir, Hop, Op, Order, Plan, PropKey, Slot};
 use rustc_hash::FxHashSet;
@@ -22,8 +23,8 @@ pub struct Search<'e, 'a> {
     pub env: &'e Env<'a>,
     pub plan: &'e Plan,
     pub order: &'e Order,
-    pub assign: Vec<Handle>,
-    used: Vec<(u16, EdgeKey)>,
+    pub assign: SmallVec<Handle, 16>,
+    used: SmallVec<(u16, EdgeKey), 16>,
     pub budget: u64,
     pub exhausted: bool,
     goal: Goal,
@@ -40,8 +41,8 @@ impl<'e, 'a> Search<'e, 'a> {
             env,
             plan,
             order,
-            assign: vec![UNBOUND; plan.slots.len()],
-            used: Vec::new(),
+            assign: SmallVec::filled(UNBOUND, plan.slots.len()),
+            used: SmallVec::default(),
             budget,
             exhausted: false,
             goal,
@@ -74,7 +75,7 @@ impl<'e, 'a> Search<'e, 'a> {
             return true;
         }
         spec.props.iter().all(|(key, e)| {
-            let want = self.env.value(e, &self.assign);
+            let want = self.env.value(e, self.assign.as_slice());
             let have = match key {
                 PropKey::ExternalId => view.ext_id(h).map(|s| crate::value::Value::Str(s.into())),
                 PropKey::Property(name) => match view.property(h, *name) {
@@ -87,7 +88,7 @@ impl<'e, 'a> Search<'e, 'a> {
     }
 
     fn preds_hold(&self, preds: &[u16]) -> bool {
-        preds.iter().all(|p| self.plan.preds.get(*p as usize).is_some_and(|e| self.env.truth(e, &self.assign) == Some(true)))
+        preds.iter().all(|p| self.plan.preds.get(*p as usize).is_some_and(|e| self.env.truth(e, self.assign.as_slice()) == Some(true)))
     }
 
     /// Start with the given slots bound; true when the goal stopped the search.
@@ -104,7 +105,7 @@ impl<'e, 'a> Search<'e, 'a> {
     }
 
     fn fits_bind(&mut self, s: Slot, h: Handle) -> bool {
-        match self.assign.get_mut(s as usize) {
+        match self.assign.as_mut_slice().get_mut(s as usize) {
             Some(a) if *a == UNBOUND || *a == h => *a = h,
             _ => return false,
         }
@@ -112,13 +113,13 @@ impl<'e, 'a> Search<'e, 'a> {
     }
 
     fn bind(&mut self, s: Slot, h: Handle) {
-        if let Some(a) = self.assign.get_mut(s as usize) {
+        if let Some(a) = self.assign.as_mut_slice().get_mut(s as usize) {
             *a = h;
         }
     }
 
     fn bound(&self, s: Slot) -> Handle {
-        self.assign.get(s as usize).copied().unwrap_or(UNBOUND)
+        self.assign.as_slice().get(s as usize).copied().unwrap_or(UNBOUND)
     }
 
     fn step(&mut self, i: usize) -> bool {
@@ -259,7 +260,7 @@ impl<'e, 'a> Search<'e, 'a> {
 
     fn complete(&mut self) -> bool {
         if self.want_witness && self.witness.is_none() {
-            self.witness = Some((self.assign.clone(), self.used.iter().map(|(_, k)| *k).collect()));
+            self.witness = Some((self.assign.as_slice().to_vec(), self.used.as_slice().iter().map(|(_, k)| *k).collect()));
         }
         match self.goal {
             Goal::Exists => true,

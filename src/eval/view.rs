@@ -21,7 +21,7 @@ pub struct VirtualToken<'a> {
     pub ext: &'a str,
     pub same_as: Sym,
     /// Identity nodes whose external id is the token's subject.
-    pub identities: Vec<NodeId>,
+    pub identities: super::small::SmallVec<NodeId, 4>,
     pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -128,7 +128,7 @@ impl<'a> View<'a> {
         if let Some(t) = &self.token {
             if types.is_empty() || types.contains(&t.same_as) {
                 if x == TOKEN {
-                    for &id in &t.identities {
+                    for &id in t.identities.as_slice() {
                         if visit(state, id, (TOKEN, t.same_as, id)) {
                             return true;
                         }

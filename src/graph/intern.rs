@@ -19,8 +19,10 @@ impl std::fmt::Debug for Interner {
     }
 }
 
+// FxHash clusters badly on short similar ids (`p123`, `l123-0`); foldhash does not. A fixed
+// seed keeps runs deterministic (no randomness in the core).
 fn hash(s: &str) -> u64 {
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    let mut h = foldhash::fast::FixedState::with_seed(0x6b62_6163).build_hasher();
     s.hash(&mut h);
     h.finish()
 }

@@ -7,7 +7,7 @@ mod capture;
 mod intern;
 
 pub use adjacency::Edge;
-pub use capture::{parse_batch, Batch, BatchKind};
+pub use capture::{parse_batch, Batch, BatchKind, NodeIn, PropIn, RelIn};
 pub use intern::{Interner, Sym};
 
 use crate::value::Value;
