@@ -1,5 +1,4 @@
-//! kbac — a local KBAC policy decision point over a property-graph snapshot, answering
-//! AuthZEN requests with step-up advice. See README.md.
+#![doc = include_str!("../README.md")]
 
 pub mod authzen;
 pub mod cypher;
