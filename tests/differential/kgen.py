@@ -494,6 +494,8 @@ class PolicyGen:
         shape = rng.random()
         if shape < 0.08:
             return self.gen_cartesian()
+        if shape < 0.3 and g.rels:
+            return self.gen_iso()
         hops = rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
         steps = self.walk(start, hops)
         if not steps:
@@ -632,6 +634,65 @@ class PolicyGen:
         nodes.reverse()
         rels = [RelP(r.types, flip[r.direction], r.length) for r in reversed(rels)]
         return Part(nodes[0], list(zip(rels, nodes[1:])))
+
+    def gen_iso(self) -> Policy:
+        """Shapes whose answer depends on relationship uniqueness / trails: siblings through
+        one shared node, bouncing over one edge, a duplicated hop, var-length on cycles."""
+        rng = self.rng
+        g = self.g
+        s_i, t_i, ty = rng.choice(g.rels)
+        if rng.random() < 0.5:
+            s_i, t_i = t_i, s_i
+            d_first, d_back = "in", "out"
+        else:
+            d_first, d_back = "out", "in"
+        S = g.nodes[s_i].type
+        self.witness = {"subject": g.nodes[s_i]}
+        types = self.rel_types_for([ty])
+        shape = rng.choice(["sibling", "bounce", "dup_part", "dup_clause", "cycle_varlen"])
+        self.features.add("iso_shape_" + shape)
+        mid = NodeP(self.fresh() if rng.random() < 0.5 else None, self.node_labels(g.nodes[t_i]))
+        if mid.var:
+            self.witness[mid.var] = g.nodes[t_i]
+        subj = NodeP("subject", [S] if rng.random() < 0.8 else [])
+        if shape in ("sibling", "bounce"):
+            R = S if rng.random() < 0.8 else g.nodes[t_i].type
+            d1 = d_first if shape == "sibling" else "both"
+            d2 = d_back if shape == "sibling" else "both"
+            res = NodeP("resource", [R] if rng.random() < 0.8 else [])
+            clauses = [Clause([Part(subj, [(RelP(types, d1), mid), (RelP(types, d2), res)])])]
+            if shape == "bounce" and rng.random() < 0.3:
+                # the same with an extra hop: s-m-s-m
+                clauses = [Clause([Part(subj, [(RelP(types, "both"), mid), (RelP(types, "both"), NodeP()),
+                                               (RelP(types, "both"), res)])])]
+        elif shape in ("dup_part", "dup_clause"):
+            # resource reached through the shared node; the same hop asked for twice
+            R = g.nodes[t_i].type
+            res = NodeP("resource", [R] if rng.random() < 0.8 else [])
+            p1 = Part(subj, [(RelP(types, d_first), res)])
+            other = NodeP(self.fresh(), [])
+            p2 = Part(NodeP("subject"), [(RelP(types, d_first if rng.random() < 0.7 else "both"), other)])
+            if shape == "dup_part":
+                clauses = [Clause([p1, p2])]
+                self.features.add("comma")
+            else:
+                clauses = [Clause([p1]), Clause([p2])]
+                self.features.add("multi_match")
+        else:
+            R = S if rng.random() < 0.7 else rng.choice(g.types)
+            res = NodeP("resource", [R] if rng.random() < 0.8 else [])
+            lo = rng.choice([1, 2, 3, 3, 4])
+            hi = lo + rng.randint(0, 2)
+            t2 = types if rng.random() < 0.5 else []
+            self.features.add("varlen")
+            clauses = [Clause([Part(subj, [(RelP(t2, rng.choice(["both", "both", d_first]), (lo, hi)), res)])])]
+        last = clauses[-1]
+        scope = sorted({n.var for c in clauses for pt in c.parts for n in [pt.start] + [x for _, x in pt.chain] if n.var})
+        if rng.random() < 0.3:
+            last.where = self.gen_where(scope, rng.randint(0, 2))
+        pol = Policy(clauses, S, R)
+        pol.features = set(self.features)
+        return pol
 
     def gen_cartesian(self) -> Policy:
         rng = self.rng

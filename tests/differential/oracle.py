@@ -178,7 +178,7 @@ def var_rels(p: Policy):
     return out
 
 
-def oracle_queries(p: Policy) -> list:
+def oracle_queries(p: Policy, variant: str = "neo4j") -> list:
     """One query per combination of expanded var-length lengths. Each returns DISTINCT
     (subject.external_id, resource.external_id) over all subjects of type S and resources
     of type R satisfying the pattern under Neo4j semantics."""
@@ -190,11 +190,15 @@ def oracle_queries(p: Policy) -> list:
     queries = []
     for combo in itertools.product(*ranges):
         lens = {id(r): L for r, L in zip(vrels, combo)}
-        queries.append(build_query(p, lens))
+        queries.append(build_query(p, lens, variant))
     return queries
 
 
-def build_query(p: Policy, lens: dict) -> str:
+def build_query(p: Policy, lens: dict, variant: str = "neo4j") -> str:
+    """variant: "neo4j" (the oracle); for coverage measurement only, the semantics a
+    plausible wrong engine would have: "walks" (no relationship uniqueness), "global"
+    (uniqueness across all MATCH clauses), "paths" (var-length segments never revisit a
+    node, like FalkorDB's own expansion)."""
     names = {}
     counter = itertools.count(1)
 
@@ -226,6 +230,7 @@ def build_query(p: Policy, lens: dict) -> str:
         return f"-[{inner}]-"
 
     out = []
+    all_rels = []
     bound = set()  # variables bound by earlier clauses
     for c in p.clauses:
         parts = []  # [(text, lone node or None)]
@@ -243,11 +248,20 @@ def build_query(p: Policy, lens: dict) -> str:
                     lone = [node]
                     eqs.append(f"id({name_of(prev)}) = id({name_of(node)})")
                 else:
+                    seg_nodes = [name_of(prev)]
                     for h in range(L):
                         rname = f"_r{next(counter)}"
                         rels.append(rname)
-                        tgt = node_txt(node) if h == L - 1 else f"(_m{next(counter)})"
+                        if h == L - 1:
+                            tgt = node_txt(node)
+                            seg_nodes.append(name_of(node))
+                        else:
+                            mname = f"_m{next(counter)}"
+                            tgt = f"({mname})"
+                            seg_nodes.append(mname)
                         cur += rel_txt(rel, rname) + tgt
+                    if variant == "paths" and rel.length is not None:
+                        eqs += [f"id({a}) <> id({b})" for a, b in itertools.combinations(seg_nodes, 2)]
                     lone.append(node)
                 prev = node
             parts.append((cur, lone[0] if len(lone) == 1 else None))
@@ -269,7 +283,10 @@ def build_query(p: Policy, lens: dict) -> str:
             kept.append(txt)
         for txt, _ in parts:
             bound |= names_in(txt)
-        conds = [f"id({a}) <> id({b})" for a, b in itertools.combinations(rels, 2)]
+        conds = [] if variant == "walks" else [f"id({a}) <> id({b})" for a, b in itertools.combinations(rels, 2)]
+        if variant == "global":
+            conds += [f"id({a}) <> id({b})" for a in all_rels for b in rels]
+        all_rels += rels
         conds += eqs + preds
         if c.where is not None:
             conds.append(render_expr_oracle(c.where))
@@ -302,13 +319,15 @@ class OracleError(Exception):
     pass
 
 
-def oracle_pairs(gr, p: Policy, timeout_ms: int = 10000):
+def oracle_pairs(gr, p: Policy, timeout_ms: int = 10000, variant: str = "neo4j", deadline: float | None = None):
     """Set of (subject external_id, resource external_id) pairs for which the policy's
     pattern holds; raises OracleError (with the query) when FalkorDB fails."""
     pairs = set()
-    for q in oracle_queries(p):
+    for q in oracle_queries(p, variant):
+        if deadline is not None and time.time() > deadline:
+            raise OracleError("time budget exhausted")
         try:
-            res = gr.query(q, timeout=timeout_ms)
+            res = gr.ro_query(q, timeout=timeout_ms)
         except Exception as ex:  # timeout, unsupported construct, ...
             raise OracleError(f"{type(ex).__name__}: {ex}\nquery: {q}") from None
         for row in res.result_set:
