@@ -145,8 +145,10 @@ impl Engine {
     }
 
     /// Build from a JSON configuration (`{"maxPathLength", "visitBudget", "tokenType",
-    /// "subjectClaim", "identityType", "assuranceLevels", "token": {issuer, audience, leeway,
-    /// requiredClaims, allowedAlgorithms, maxTokenLength, hs256Secret}, "jwks": {...}}`).
+    /// "subjectClaim", "identityType", "assuranceLevels", "scopeActions": {scope: [action…]},
+    /// "token": {issuer, audience, leeway, requiredClaims, allowedAlgorithms, maxTokenLength,
+    /// hs256Secret}, "jwks": {...}}`). Token options are checked strictly (a wrong type or an
+    /// unknown member is `config.invalid`): a silently ignored issuer would accept any issuer.
     pub fn from_config_json(json: &str) -> Result<Self> {
         let v: Json = serde_json::from_str(json).map_err(|e| Error::from_json(&e, "engine configuration"))?;
         let o = v.as_object().ok_or_else(|| Error::new(Code::ConfigInvalid, "the configuration must be a JSON object"))?;
@@ -172,6 +174,11 @@ impl Engine {
         if let Some(levels) = o.get("assuranceLevels").or_else(|| o.get("assurance").and_then(|a| a.get("levels"))) {
             c.assurance_levels = serde_json::from_value(levels.clone())
                 .map_err(|_| Error::new(Code::ConfigInvalid, "`assuranceLevels` must be an array of strings").at_path("assuranceLevels"))?;
+        }
+        if let Some(map) = o.get("scopeActions") {
+            c.scope_actions = serde_json::from_value(map.clone()).map_err(|_| {
+                Error::new(Code::ConfigInvalid, "`scopeActions` must map each scope to an array of action names").at_path("scopeActions")
+            })?;
         }
         let mut engine = Engine::new(c);
         if o.contains_key("token") || o.contains_key("jwks") {
@@ -205,6 +212,11 @@ impl Engine {
     /// Configure token verification (replaces any earlier configuration).
     pub fn set_token_verifier(&mut self, verifier: Verifier) {
         self.verifier = Some(verifier);
+    }
+
+    /// The token verifier, if one is configured (e.g. to inspect its cache).
+    pub fn token_verifier(&self) -> Option<&Verifier> {
+        self.verifier.as_ref()
     }
 
     /// Replace the JWKS; malformed keys are skipped and returned.
@@ -255,6 +267,33 @@ impl Engine {
         self.graph = g;
         self.version += 1;
         Ok(())
+    }
+
+    /// The graph and policies as a binary snapshot (see `graph::snapshot`).
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
+        let policies = self.policy_source.as_ref().map(Json::to_string);
+        crate::graph::snapshot::write(&self.graph, policies.as_deref())
+    }
+
+    /// Replace graph (and policies, if the snapshot holds them) from a binary snapshot.
+    /// Nothing changes unless the whole snapshot and its policies are valid.
+    pub fn load_snapshot(&mut self, bytes: &[u8]) -> Result<GraphChange> {
+        let (mut g, policies) = crate::graph::snapshot::read(bytes)?;
+        let doc = match &policies {
+            Some(text) => Some(serde_json::from_str::<Json>(text).map_err(|e| Error::from_json(&e, "snapshot policies"))?),
+            None => self.policy_source.clone(),
+        };
+        let set = match &doc {
+            Some(d) => Some(policy::load_policy_value(d, &self.config, &mut g.strings)?),
+            None => None,
+        };
+        let change = GraphChange { nodes: g.node_count(), relationships: g.relationship_count() };
+        if let Some(set) = set {
+            self.install(set, doc);
+        }
+        self.graph = g;
+        self.version += 1;
+        Ok(change)
     }
 
     /// Replace all policies atomically: one policy, one record, or an array of either.
@@ -347,21 +386,30 @@ impl Engine {
     }
 
     /// Down-scoped tokens (Keycloak RPT, DESIGN semantics 7).
+    /// A token whose `authorization.permissions` is present but not an array, or whose entry
+    /// has `scopes` that is not an array, grants nothing there (fail closed, not open).
     fn token_restriction(&self, claims: &Map<String, Json>, req: &Request) -> Option<Reason> {
-        let perms = claims.get("authorization")?.get("permissions")?.as_array()?;
-        let permitted = perms.iter().any(|p| {
-            let names_resource = ["rsid", "rsname"].iter().any(|k| p.get(*k).and_then(Json::as_str) == Some(req.resource.id.as_str()));
-            let scope_ok = match p.get("scopes").and_then(Json::as_array) {
-                None => true,
-                Some(s) if s.is_empty() => true,
-                Some(s) => s.iter().filter_map(Json::as_str).any(|sc| self.scope_grants(sc, &req.action.name)),
-            };
-            names_resource && scope_ok
-        });
+        let permitted = self.token_permits(claims, &req.action.name, &req.resource.id)?;
         (!permitted).then(|| Reason {
             code: Code::TokenNotPermitted,
             message: format!("the token's permissions do not cover `{}` on `{}`", req.action.name, req.resource.id),
         })
+    }
+
+    /// `None` when the token is not down-scoped, else whether it permits `action` on `resource`.
+    fn token_permits(&self, claims: &Map<String, Json>, action: &str, resource: &str) -> Option<bool> {
+        let perms = claims.get("authorization")?.get("permissions")?;
+        let perms = perms.as_array().map_or(&[][..], Vec::as_slice);
+        Some(perms.iter().any(|p| {
+            let names_resource = ["rsid", "rsname"].iter().any(|k| p.get(*k).and_then(Json::as_str) == Some(resource));
+            let scope_ok = match p.get("scopes") {
+                None | Some(Json::Null) => true,
+                Some(Json::Array(s)) if s.is_empty() => true,
+                Some(Json::Array(s)) => s.iter().filter_map(Json::as_str).any(|sc| self.scope_grants(sc, action)),
+                Some(_) => false,
+            };
+            names_resource && scope_ok
+        }))
     }
 
     fn scope_grants(&self, scope: &str, action: &str) -> bool {
@@ -452,7 +500,13 @@ impl Engine {
                     if found.exhausted {
                         return Err(Error::new(Code::BudgetExhausted, "the search visited more nodes and relationships than its budget"));
                     }
-                    found.items.into_iter().map(|(ty, id)| serde_json::json!({"type": ty, "id": id})).collect()
+                    // Candidates are confirmed by `eval::decide`, which does not see down-scoped
+                    // tokens; apply the token's permissions here so search never exceeds evaluate.
+                    let permits = |id: &str| {
+                        let resource = if kind == SearchKind::Resource { id } else { req.resource.id.as_str() };
+                        claims.and_then(|c| self.token_permits(c, &req.action.name, resource)) != Some(false)
+                    };
+                    found.items.into_iter().filter(|(_, id)| permits(id)).map(|(ty, id)| serde_json::json!({"type": ty, "id": id})).collect()
                 }
             };
             authzen::paginate(kind, &sr, self.version, results)
@@ -504,33 +558,56 @@ impl Engine {
 }
 
 fn token_config(v: Option<&Json>) -> Result<TokenConfig> {
+    const KEYS: [&str; 7] = ["issuer", "audience", "leeway", "requiredClaims", "allowedAlgorithms", "maxTokenLength", "hs256Secret"];
     let mut c = TokenConfig::default();
-    let Some(o) = v.and_then(Json::as_object) else { return Ok(c) };
-    let strings = |k: &str| -> Option<Vec<String>> {
-        match o.get(k)? {
-            Json::String(s) => Some(vec![s.clone()]),
-            Json::Array(a) => Some(a.iter().filter_map(Json::as_str).map(str::to_string).collect()),
-            _ => None,
+    let o = match v {
+        None | Some(Json::Null) => return Ok(c),
+        Some(Json::Object(o)) => o,
+        Some(_) => return Err(Error::new(Code::ConfigInvalid, "`token` must be an object").at_path("token")),
+    };
+    let bad = |k: &str, what: &str| Error::new(Code::ConfigInvalid, format!("`token.{k}` must be {what}")).at_path(format!("token.{k}"));
+    if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(Error::new(
+            Code::ConfigInvalid,
+            format!("unknown token option `{}` (known: {})", crate::token::quote::clip(k), KEYS.join(", ")),
+        )
+        .at_path("token"));
+    }
+    // Present-but-null counts as absent; any other wrong type is an error, never ignored.
+    let get = |k: &str| o.get(k).filter(|v| !v.is_null());
+    let strings = |k: &str| -> Result<Option<Vec<String>>> {
+        match get(k) {
+            None => Ok(None),
+            Some(Json::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(Json::Array(a)) => a
+                .iter()
+                .map(|x| x.as_str().map(str::to_string).ok_or_else(|| bad(k, "a string or an array of strings")))
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(bad(k, "a string or an array of strings")),
         }
     };
-    c.issuer = o.get("issuer").and_then(Json::as_str).map(str::to_string);
-    if let Some(a) = strings("audience") {
+    if let Some(i) = get("issuer") {
+        c.issuer = Some(i.as_str().ok_or_else(|| bad("issuer", "a string"))?.to_string());
+    }
+    if let Some(a) = strings("audience")? {
         c.audience = a;
     }
-    if let Some(l) = o.get("leeway").and_then(Json::as_i64) {
-        c.leeway_secs = l;
+    if let Some(l) = get("leeway") {
+        c.leeway_secs = l.as_i64().ok_or_else(|| bad("leeway", "a whole number of seconds"))?;
     }
-    if let Some(r) = strings("requiredClaims") {
+    if let Some(r) = strings("requiredClaims")? {
         c.required_claims = r;
     }
-    if let Some(a) = strings("allowedAlgorithms") {
+    if let Some(a) = strings("allowedAlgorithms")? {
         c.allowed_algs = a;
     }
-    if let Some(m) = o.get("maxTokenLength").and_then(Json::as_u64) {
+    if let Some(m) = get("maxTokenLength") {
+        let m = m.as_u64().ok_or_else(|| bad("maxTokenLength", "a positive whole number of bytes"))?;
         c.max_token_len = usize::try_from(m).unwrap_or(usize::MAX);
     }
-    if let Some(s) = o.get("hs256Secret").and_then(Json::as_str) {
-        c.hs256_secret = Some(s.as_bytes().to_vec());
+    if let Some(s) = get("hs256Secret") {
+        c.hs256_secret = Some(s.as_str().ok_or_else(|| bad("hs256Secret", "a string"))?.as_bytes().to_vec());
         if !c.allowed_algs.iter().any(|a| a == "HS256") {
             c.allowed_algs.push("HS256".into());
         }

@@ -7,7 +7,10 @@ const USAGE: &str = "usage:
   kbac eval  --graph FILE... --policies FILE --request FILE [--claims FILE] [--token JWT --jwks FILE] [--now SECS] [--explain]
   kbac check --policies FILE [--graph FILE...]
   kbac run   --graph FILE... --policies FILE --ops FILE [--now SECS]
+  kbac snapshot --graph FILE... [--policies FILE] --out FILE
   kbac bench [--persons N] [--seconds S]
+
+Every command also takes --snapshot FILE (a binary snapshot) in place of --graph/--policies.
 
 Graph files are Capture batches ({\"nodes\":…}, {\"relationships\":…} or both).
 Policies: one policy, one record, or an array of either. Claims: verified token claims (JSON).";
@@ -22,6 +25,8 @@ struct Args {
     jwks: Option<String>,
     config: Option<String>,
     ops: Option<String>,
+    snapshot: Option<String>,
+    out: Option<String>,
     now: Option<i64>,
     explain: bool,
     persons: usize,
@@ -41,6 +46,8 @@ fn parse_args() -> Result<Args, String> {
         jwks: None,
         config: None,
         ops: None,
+        snapshot: None,
+        out: None,
         now: None,
         explain: false,
         persons: 100_000,
@@ -57,6 +64,8 @@ fn parse_args() -> Result<Args, String> {
             "--jwks" => a.jwks = Some(val()?),
             "--config" => a.config = Some(val()?),
             "--ops" => a.ops = Some(val()?),
+            "--snapshot" => a.snapshot = Some(val()?),
+            "--out" => a.out = Some(val()?),
             "--now" => a.now = Some(val()?.parse().map_err(|_| "`--now` takes epoch seconds".to_string())?),
             "--persons" => a.persons = val()?.parse().map_err(|_| "`--persons` takes a number".to_string())?,
             "--seconds" => a.seconds = val()?.parse().map_err(|_| "`--seconds` takes a number".to_string())?,
@@ -85,6 +94,10 @@ fn engine_from(a: &Args) -> Result<Engine, String> {
         for skipped in engine.set_jwks_json(&read(j)?).map_err(|e| fail(&e, j))? {
             eprintln!("warning: {j}: {skipped}");
         }
+    }
+    if let Some(path) = &a.snapshot {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        engine.load_snapshot(&bytes).map_err(|e| fail(&e, path))?;
     }
     for g in &a.graphs {
         engine.load_graph_json(&read(g)?).map_err(|e| fail(&e, g))?;
@@ -181,6 +194,16 @@ fn cmd_run(a: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_snapshot(a: &Args) -> Result<ExitCode, String> {
+    let engine = engine_from(a)?;
+    let out = a.out.as_deref().ok_or("`snapshot` needs --out FILE")?;
+    let bytes = engine.snapshot_bytes();
+    std::fs::write(out, &bytes).map_err(|e| format!("cannot write `{out}`: {e}"))?;
+    let s = engine.stats();
+    println!("wrote {out}: {} bytes, {} nodes, {} relationships, {} policies", bytes.len(), s.nodes, s.relationships, s.policies);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -193,6 +216,7 @@ fn main() -> ExitCode {
         "eval" => cmd_eval(&args),
         "check" => cmd_check(&args),
         "run" => cmd_run(&args),
+        "snapshot" => cmd_snapshot(&args),
         "bench" => kbac_bench::run(args.persons, args.seconds),
         other => Err(format!("unknown command `{other}`\n{USAGE}")),
     };
@@ -291,6 +315,12 @@ mod kbac_bench {
         engine.replace_graph(g).map_err(|e| e.to_string())?;
         engine.set_policies_json(POLICY).map_err(|e| e.to_string())?;
         println!("graph: {persons} persons, {laptops} laptops, {} relationships, built in {:.0} ms", engine.stats().relationships, build.as_secs_f64() * 1e3);
+        let snap = engine.snapshot_bytes();
+        let t = Instant::now();
+        let mut reloaded = Engine::new(EngineConfig::default());
+        reloaded.load_snapshot(&snap).map_err(|e| e.to_string())?;
+        println!("snapshot: {:.1} MB, loaded in {:.0} ms", snap.len() as f64 / 1e6, t.elapsed().as_secs_f64() * 1e3);
+        drop(reloaded);
         // Requests: half ask about an owned laptop, half about someone else's.
         let mut rng = Rng(7);
         let reqs: Vec<(Request, serde_json::Value)> = (0..4096)

@@ -39,6 +39,25 @@ impl Adjacency {
         Adjacency { offsets, edges, overlay: FxHashMap::default(), overlay_len: 0 }
     }
 
+    /// Rebuild from stored arrays; `None` unless every node's list is strictly sorted.
+    pub(super) fn from_parts(offsets: Vec<u32>, edges: Vec<Edge>) -> Option<Self> {
+        for w in offsets.windows(2) {
+            let (a, b) = (*w.first()? as usize, *w.get(1)? as usize);
+            let list = edges.get(a..b)?;
+            if list.windows(2).any(|p| p.first() >= p.get(1)) {
+                return None;
+            }
+        }
+        Some(Adjacency { offsets, edges, overlay: FxHashMap::default(), overlay_len: 0 })
+    }
+
+    /// Number of edges (base plus overlay).
+    pub(super) fn edge_count(&self) -> usize {
+        let n = self.offsets.len().saturating_sub(1) as NodeId;
+        (0..n).map(|i| self.list(i).len()).sum::<usize>()
+            + self.overlay.iter().filter(|(k, _)| **k >= n).map(|(_, v)| v.len()).sum::<usize>()
+    }
+
     /// Every edge of `n`, sorted by `(type, neighbour)`.
     #[inline]
     pub(super) fn list(&self, n: NodeId) -> &[Edge] {

@@ -5,6 +5,7 @@
 mod adjacency;
 mod capture;
 mod intern;
+pub mod snapshot;
 
 pub use adjacency::Edge;
 pub use capture::{parse_batch, Batch, BatchKind, NodeIn, PropIn, RelIn};
@@ -48,6 +49,64 @@ impl Node {
     }
 }
 
+const NONE: NodeId = NodeId::MAX;
+
+/// `(type, external_id)` → node, as a dense array over external-id symbols with a chain for
+/// the rare id shared by several types: built in one sequential pass (snapshot loads) and
+/// smaller than a hash map.
+#[derive(Clone, Debug, Default)]
+struct NodeIndex {
+    by_ext: Vec<NodeId>,
+    next_same_ext: Vec<NodeId>,
+}
+
+impl NodeIndex {
+    fn find(&self, nodes: &[Node], ty: Sym, ext: Sym) -> Option<NodeId> {
+        let mut n = *self.by_ext.get(ext as usize)?;
+        while n != NONE {
+            let node = nodes.get(n as usize)?;
+            if node.ty == ty && node.ext == ext && node.alive {
+                return Some(n);
+            }
+            n = *self.next_same_ext.get(n as usize)?;
+        }
+        None
+    }
+
+    fn insert(&mut self, id: NodeId, ext: Sym) {
+        if self.by_ext.len() <= ext as usize {
+            self.by_ext.resize(ext as usize + 1, NONE);
+        }
+        if self.next_same_ext.len() <= id as usize {
+            self.next_same_ext.resize(id as usize + 1, NONE);
+        }
+        if let (Some(head), Some(next)) = (self.by_ext.get_mut(ext as usize), self.next_same_ext.get_mut(id as usize)) {
+            *next = *head;
+            *head = id;
+        }
+    }
+
+    fn remove(&mut self, id: NodeId, ext: Sym) {
+        let after = self.next_same_ext.get(id as usize).copied().unwrap_or(NONE);
+        let Some(head) = self.by_ext.get_mut(ext as usize) else { return };
+        if *head == id {
+            *head = after;
+            return;
+        }
+        let mut n = *head;
+        while n != NONE {
+            let next = self.next_same_ext.get(n as usize).copied().unwrap_or(NONE);
+            if next == id {
+                if let Some(slot) = self.next_same_ext.get_mut(n as usize) {
+                    *slot = after;
+                }
+                return;
+            }
+            n = next;
+        }
+    }
+}
+
 /// Identity of a relationship: `(source, type, target)` (the Capture API upserts by that key).
 pub type RelKey = (NodeId, Sym, NodeId);
 
@@ -56,7 +115,7 @@ pub type RelKey = (NodeId, Sym, NodeId);
 pub struct Graph {
     pub(crate) strings: Interner,
     nodes: Vec<Node>,
-    index: FxHashMap<(Sym, Sym), NodeId>,
+    index: NodeIndex,
     free: Vec<NodeId>,
     by_label: FxHashMap<Sym, Vec<NodeId>>,
     out: Adjacency,
@@ -107,7 +166,7 @@ impl Graph {
 
     /// Find a node by type and external id given as symbols.
     pub fn find(&self, ty: Sym, ext: Sym) -> Option<NodeId> {
-        self.index.get(&(ty, ext)).copied()
+        self.index.find(&self.nodes, ty, ext)
     }
 
     /// Find a node by type and external id given as text.
@@ -278,7 +337,7 @@ impl Graph {
                 (self.nodes.len() - 1) as NodeId
             }
         };
-        self.index.insert((ty, ext), id);
+        self.index.insert(id, ext);
         self.by_label.entry(ty).or_default().push(id);
         if let Some(node) = self.nodes.get(id as usize) {
             for l in node.labels.clone() {
@@ -323,7 +382,8 @@ impl Graph {
             removed += usize::from(self.remove_edge(e.nbr, e.ty, id));
         }
         if let Some(node) = self.nodes.get_mut(id as usize) {
-            self.index.remove(&(node.ty, node.ext));
+            let ext = node.ext;
+            self.index.remove(id, ext);
             node.alive = false;
             node.props = Vec::new();
             node.labels = Vec::new();
