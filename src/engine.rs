@@ -539,6 +539,88 @@ impl Engine {
             .collect()
     }
 
+    /// Deprecated IndyKite `/access/v1/what-authorized`: `{subject:{type,id}, evaluations:
+    /// [{action:{name}, resource:{type}}], context?}` → `{evaluations:[{action, resource:{type,id}}]}`,
+    /// one entry per permitted resource (answered by resource search).
+    pub fn what_authorized_json(&self, request: &str, opts: &EvalOptions) -> String {
+        self.legacy_json(request, opts, true)
+    }
+
+    /// Deprecated IndyKite `/access/v1/who-authorized`: `{evaluations:[{action:{name},
+    /// resource:{type,id}}], context?}` → `{evaluations:[{action, resource, subjects:[{type,id}]}]}`
+    /// (answered by subject search over every subject type a policy names).
+    pub fn who_authorized_json(&self, request: &str, opts: &EvalOptions) -> String {
+        self.legacy_json(request, opts, false)
+    }
+
+    fn legacy_json(&self, request: &str, opts: &EvalOptions, what: bool) -> String {
+        let result = (|| -> Result<Json> {
+            let doc = authzen::parse_json(request, self.config.limits.max_request_bytes, "request")?;
+            let o = doc.as_object().ok_or_else(|| Error::new(Code::SearchInvalid, "the request body must be a JSON object"))?;
+            let items = o
+                .get("evaluations")
+                .and_then(Json::as_array)
+                .ok_or_else(|| Error::new(Code::SearchInvalid, "`evaluations` (an array) is required").at_path("evaluations"))?;
+            if items.len() > self.config.limits.max_evaluations {
+                return Err(Error::new(Code::InputTooLarge, "too many evaluations").at_path("evaluations"));
+            }
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let mut body = Map::new();
+                for key in ["subject", "context"] {
+                    if let Some(v) = o.get(key) {
+                        body.insert(key.into(), v.clone());
+                    }
+                }
+                for key in ["action", "resource"] {
+                    if let Some(v) = item.get(key) {
+                        body.insert(key.into(), v.clone());
+                    }
+                }
+                let action = item.get("action").cloned().unwrap_or(Json::Null);
+                if what {
+                    let answer: Json = serde_json::from_str(&self.search_resources_json(&Json::Object(body).to_string(), opts))
+                        .map_err(|e| Error::new(Code::SearchInvalid, e.to_string()))?;
+                    if let Some(err) = answer.get("error") {
+                        return Err(Error::new(Code::SearchInvalid, err.get("message").and_then(Json::as_str).unwrap_or("invalid evaluation").to_string())
+                            .at_path(format!("evaluations[{i}]")));
+                    }
+                    for r in answer.get("results").and_then(Json::as_array).into_iter().flatten() {
+                        out.push(serde_json::json!({"action": action, "resource": r}));
+                    }
+                } else {
+                    let resource_type = item.get("resource").and_then(|r| r.get("type")).and_then(Json::as_str).unwrap_or("");
+                    let action_name = item.get("action").and_then(|a| a.get("name")).and_then(Json::as_str).unwrap_or("");
+                    let mut types: Vec<&str> = Vec::new();
+                    for p in &self.policies {
+                        if p.resource_type == resource_type && p.actions.iter().any(|a| a == action_name) && !types.contains(&p.subject_type.as_str()) {
+                            types.push(&p.subject_type);
+                        }
+                    }
+                    let mut subjects = Vec::new();
+                    for t in types {
+                        body.insert("subject".into(), serde_json::json!({ "type": t }));
+                        let answer: Json = serde_json::from_str(&self.search_subjects_json(&Json::Object(body.clone()).to_string(), opts))
+                            .map_err(|e| Error::new(Code::SearchInvalid, e.to_string()))?;
+                        if let Some(err) = answer.get("error") {
+                            return Err(Error::new(Code::SearchInvalid, err.get("message").and_then(Json::as_str).unwrap_or("invalid evaluation").to_string())
+                                .at_path(format!("evaluations[{i}]")));
+                        }
+                        subjects.extend(answer.get("results").and_then(Json::as_array).cloned().unwrap_or_default());
+                    }
+                    out.push(serde_json::json!({"action": action, "resource": item.get("resource"), "subjects": subjects}));
+                }
+            }
+            let mut m = Map::new();
+            m.insert("evaluations".into(), Json::Array(out));
+            Ok(Json::Object(m))
+        })();
+        match result {
+            Ok(v) => v.to_string(),
+            Err(e) => e.to_wire(),
+        }
+    }
+
     /// `/access/v1/search/subject`.
     pub fn search_subjects_json(&self, request: &str, opts: &EvalOptions) -> String {
         self.search_json(request, opts, SearchKind::Subject)
