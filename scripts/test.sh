@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command: setup, Rust tests, clippy (host and wasm32), build the npm package,
-# run pkg-tests (Node). Every step runs even if an earlier one failed (except when setup
+# run pkg-tests (Node) and the demo page in headless Chromium (pkg-tests/browser; Chromium
+# is installed if missing). Every step runs even if an earlier one failed (except when setup
 # or the package build fails, which later steps need); exits non-zero on any failure.
 #
 #   bash scripts/test.sh
@@ -52,5 +53,9 @@ if step "build npm package" bash scripts/build-pkg.sh; then
       node --test --test-reporter=spec test/*.test.js)
   }
   step "pkg-tests (node --test)" pkg_tests
+  browser_tests() {
+    bash scripts/setup.sh --browser && node --test --test-reporter=spec pkg-tests/browser/
+  }
+  step "browser (pkg-tests/browser, Chromium)" browser_tests
 fi
 finish
