@@ -159,7 +159,7 @@ fn int_float_cmp(i: i64, f: f64) -> Option<Ordering> {
         return None;
     }
     // i64 → f64 rounds above 2^53; compare via i128 when f is integral and in range.
-    if f.fract() == 0.0 && f >= -9.3e18 && f <= 9.3e18 {
+    if f.fract() == 0.0 && (-9.3e18..=9.3e18).contains(&f) {
         return Some((i as i128).cmp(&(f as i128)));
     }
     (i as f64).partial_cmp(&f)
@@ -246,9 +246,9 @@ mod tests {
 
     #[test]
     fn ordering_and_big_numbers() {
-        assert_eq!(compare(&Value::Int(i64::MAX), &Value::Float(9.223372036854775807e18)), Some(Ordering::Less));
+        assert_eq!(compare(&Value::Int(i64::MAX), &Value::Float(9.223_372_036_854_776e18)), Some(Ordering::Less));
         assert_eq!(compare(&Value::Str("a".into()), &Value::Int(1)), None);
-        assert_eq!(compare(&Value::Int(1775490150), &Value::DateTime(1775490149_000_000)), Some(Ordering::Greater));
+        assert_eq!(compare(&Value::Int(1_775_490_150), &Value::DateTime(1_775_490_149_000_000)), Some(Ordering::Greater));
     }
 
     #[test]

@@ -70,13 +70,16 @@ pub struct Reason {
     pub message: String,
 }
 
+/// `((type, id), relationship type, (type, id))`.
+pub type PathEdge = ((String, String), String, (String, String));
+
 /// The path that granted access (for `explain`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Path {
     /// `(variable, type, external_id)` for every named or anonymous node of the match.
     pub nodes: Vec<(Option<String>, String, String)>,
     /// `((type, id), relationship type, (type, id))`.
-    pub relationships: Vec<((String, String), String, (String, String))>,
+    pub relationships: Vec<PathEdge>,
 }
 
 /// The outcome of an evaluation.
@@ -169,7 +172,7 @@ pub fn applicable<'p>(g: &Graph, policies: &'p [Policy], candidates: &'p [usize]
         let ok = p.status == Status::Active
             && Some(p.subject_sym) == st
             && Some(p.resource_sym) == rt
-            && p.actions.iter().any(|a| *a == req.action.name)
+            && p.actions.contains(&req.action.name)
             && tags.as_ref().is_none_or(|t| p.tags.iter().any(|pt| t.contains(&pt.as_str())));
         ok.then_some((i, p))
     })

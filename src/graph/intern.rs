@@ -3,7 +3,7 @@
 //! compared as a `u32`.
 
 use hashbrown::HashTable;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// An interned string.
 pub type Sym = u32;
@@ -25,9 +25,7 @@ impl std::fmt::Debug for Interner {
 // FxHash clusters badly on short similar ids (`p123`, `l123-0`); foldhash does not. A fixed
 // seed keeps runs deterministic (no randomness in the core).
 fn hash(s: &str) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x6b62_6163).build_hasher();
-    s.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::with_seed(0x6b62_6163).hash_one(s)
 }
 
 fn text<'a>(arena: &'a str, spans: &[(u32, u32)], sym: Sym) -> &'a str {
