@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kgen import Graph, Policy, VAR_MAX
+from kgen import Graph, Policy, VAR_MAX, unparam
 
 
 def is_num(v):
@@ -108,7 +108,7 @@ def evaluate(e, g: Graph, b: dict):
         n = g.nodes[b[e[1]]]
         return n.external_id if e[2] == "external_id" else n.props.get(e[2])
     if k in ("lit", "list"):
-        return e[1]
+        return unparam(e[1])
     if k == "cmp":
         op = e[1]
         x, y = evaluate(e[2], g, b), evaluate(e[3], g, b)
@@ -133,9 +133,21 @@ def evaluate(e, g: Graph, b: dict):
     raise ValueError(e)
 
 
+class Budget(Exception):
+    pass
+
+
 class Brute:
-    def __init__(self, g: Graph):
+    """variant: "neo4j", or for coverage measurement the semantics of a plausible wrong
+    engine: "walks" (no relationship uniqueness), "global" (uniqueness across all MATCH
+    clauses), "paths" (a var-length segment never revisits a node). `budget` bounds the
+    number of expansion steps (Budget is raised past it)."""
+
+    def __init__(self, g: Graph, variant: str = "neo4j", budget: int | None = None):
         self.g = g
+        self.variant = variant
+        self.budget = budget
+        self.steps_done = 0
         self.out = {}  # node -> [(rel idx, other)]
         self.inc = {}
         for i, (s, t, ty) in enumerate(g.rels):
@@ -149,7 +161,7 @@ class Brute:
             return False
         for k, v in np_.props:
             actual = n.external_id if k == "external_id" else n.props.get(k)
-            if c_eq(actual, v) is not True:
+            if c_eq(actual, unparam(v)) is not True:
                 return False
         return True
 
@@ -190,17 +202,26 @@ class Brute:
         else:
             lo = 1 if rel.length[0] is None else rel.length[0]
             hi = VAR_MAX if rel.length[1] is None else rel.length[1]
+        walks = self.variant == "walks"
+        paths = self.variant == "paths" and rel.length is not None
+
         # trails from cur of length lo..hi, avoiding `used`
-        def trails(node, depth, used_now):
+        def trails(node, depth, used_now, seen):
+            if self.budget is not None:
+                self.steps_done += 1
+                if self.steps_done > self.budget:
+                    raise Budget()
             if depth >= lo:
                 yield node, used_now
             if depth == hi:
                 return
             for ri, nxt in self.steps(node, rel):
-                if ri in used_now:
+                if ri in used_now and not walks:
                     continue
-                yield from trails(nxt, depth + 1, used_now | {ri})
-        for end, used2 in trails(cur, 0, used):
+                if paths and nxt in seen:
+                    continue
+                yield from trails(nxt, depth + 1, used_now if walks else used_now | {ri}, seen | {nxt})
+        for end, used2 in trails(cur, 0, used, frozenset([cur])):
             b2 = self.bind_node(end, np_, b)
             if b2 is None:
                 continue
@@ -208,7 +229,7 @@ class Brute:
 
     def match_parts(self, parts, b, used):
         if not parts:
-            yield b
+            yield b, used
             return
         part = parts[0]
         starts = [b[part.start.var]] if part.start.var and part.start.var in b else range(len(self.g.nodes))
@@ -221,23 +242,24 @@ class Brute:
 
     def pairs(self, p: Policy):
         g = self.g
-        bindings = [{}]
+        glob = self.variant == "global"
+        bindings = [({}, frozenset())]
         for c in p.clauses:
             nxt = []
-            for b in bindings:
-                for b2 in self.match_parts(c.parts, b, frozenset()):
+            for b, used0 in bindings:
+                for b2, used2 in self.match_parts(c.parts, b, used0 if glob else frozenset()):
                     if c.where is None or evaluate(c.where, g, b2) is True:
-                        nxt.append(b2)
-            # only the variables matter for later clauses: de-duplicate bindings
+                        nxt.append((b2, used2 if glob else frozenset()))
+            # only the variables (and, for "global", the used relationships) matter later
             seen = set()
             bindings = []
-            for b2 in nxt:
-                key = tuple(sorted(b2.items()))
+            for b2, used2 in nxt:
+                key = (tuple(sorted(b2.items())), used2)
                 if key not in seen:
                     seen.add(key)
-                    bindings.append(b2)
+                    bindings.append((b2, used2))
         out = set()
-        for b in bindings:
+        for b, _ in bindings:
             if "subject" in b and "resource" in b:
                 s, r = g.nodes[b["subject"]], g.nodes[b["resource"]]
                 if s.type == p.subject_type and r.type == p.resource_type:

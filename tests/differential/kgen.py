@@ -78,6 +78,22 @@ class GNode:
     external_id: str
     labels: list  # extra labels
     props: dict
+    identity: bool = False
+
+
+class Param:
+    """A `$name` in the engine form; its value (from context.input_params) everywhere else."""
+
+    def __init__(self, name: str, value):
+        self.name = name
+        self.value = value
+
+    def __repr__(self):
+        return f"Param({self.name!r}, {self.value!r})"
+
+
+def unparam(v):
+    return v.value if isinstance(v, Param) else v
 
 
 @dataclass
@@ -94,7 +110,7 @@ class Graph:
     def capture_batches(self, rng: random.Random | None = None):
         """Capture API batches: list of dicts to be written as --graph files."""
         def node_json(n):
-            d = {"external_id": n.external_id, "type": n.type, "is_identity": n.type == "Person",
+            d = {"external_id": n.external_id, "type": n.type, "is_identity": n.identity,
                  "properties": [{"type": k, "value": v} for k, v in n.props.items()]}
             if n.labels:
                 d["labels"] = list(n.labels)
@@ -137,7 +153,7 @@ def gen_graph(rng: random.Random) -> Graph:
             for name, kind in schema.items():
                 if rng.random() < 0.65:
                     props[name] = rand_value(rng, kind)
-            nodes.append(GNode(len(nodes), t, eid, labels, props))
+            nodes.append(GNode(len(nodes), t, eid, labels, props, t == "Person" or rng.random() < 0.25))
     n = len(nodes)
     rels = set()
     m = rng.randint(n, int(2.5 * n))
@@ -194,11 +210,15 @@ class Policy:
     resource_type: str
     with_tail: bool = False
     features: set = field(default_factory=set)
+    params: dict = field(default_factory=dict)  # name -> value (context.input_params)
+    version: str = "3.0-kbac"
 
 
 # ----------------------------------------------------------------------------- rendering (engine)
 
 def lit_str(v) -> str:
+    if isinstance(v, Param):
+        return lit_str(v.value)
     if v is None:
         return "null"
     if v is True:
@@ -223,10 +243,56 @@ PREC = {"or": 1, "xor": 2, "and": 3, "not": 4, "cmp": 5, "isnull": 5}
 class Style:
     """Surface variation of the engine form (keyword case, redundant parentheses)."""
 
-    def __init__(self, rng: random.Random, kw_case: bool, extra_parens: float):
+    def __init__(self, rng: random.Random, kw_case: bool, extra_parens: float, lexical: bool = False):
         self.rng = rng
         self.kw_case = kw_case
         self.extra_parens = extra_parens
+        # lexical variety: double quotes, \u escapes, comments, relationship variables
+        self.lexical = lexical
+        self.rel_counter = 0
+
+    def lit(self, v) -> str:
+        if isinstance(v, Param):
+            return "$" + v.name
+        if not self.lexical:
+            return lit_str(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(self.lit(x) for x in v) + "]"
+        if not isinstance(v, str):
+            return lit_str(v)
+        q = '"' if self.rng.random() < 0.4 else "'"
+        esc = self.rng.random() < 0.5
+        out = []
+        for ch in v:
+            if ch == "\\" or ch == q:
+                out.append("\\" + ch)
+            elif esc and ord(ch) > 127:
+                cp = ord(ch)
+                if cp > 0xFFFF:  # surrogate pair, as Java / Neo4j read it
+                    cp -= 0x10000
+                    out.append("\\u%04X\\u%04X" % (0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF)))
+                else:
+                    out.append("\\u%04x" % cp)
+            else:
+                out.append(ch)
+        return q + "".join(out) + q
+
+    def sep(self) -> str:
+        """Whitespace between clauses, sometimes with a comment."""
+        if not self.lexical:
+            return " "
+        c = self.rng.random()
+        if c < 0.3:
+            return " /* c */ "
+        if c < 0.5:
+            return " // note\n"
+        return "\n  "
+
+    def rel_var(self) -> str:
+        if not self.lexical or self.rng.random() < 0.6:
+            return ""
+        self.rel_counter += 1
+        return f"rv{self.rel_counter}"
 
     def kw(self, word: str) -> str:
         if not self.kw_case:
@@ -267,9 +333,9 @@ def render_expr_engine(e, st: Style) -> str:
         if e[0] == "prop":
             return f"{e[1]}.external_id" if e[2] == "external_id" else f"{e[1]}.property.{e[2]}"
         if e[0] == "lit":
-            return lit_str(e[1])
+            return st.lit(e[1])
         if e[0] == "list":
-            return lit_str(e[1])
+            return st.lit(e[1])
         raise ValueError(e)
 
     return r(e, 0)
@@ -284,19 +350,22 @@ def render_len(length) -> str:
     return "*" + ("" if lo is None else str(lo)) + (".." + str(hi) if hi is not None else ("" if lo is None else ".."))
 
 
-def render_node_engine(n: NodeP) -> str:
+def render_node_engine(n: NodeP, st: "Style | None" = None) -> str:
     s = n.var or ""
     for lb in n.labels:
         s += ":" + lb
     if n.props:
-        s += " {" + ", ".join(f"{k}: {lit_str(v)}" for k, v in n.props) + "}"
+        lit = st.lit if st is not None else lit_str
+        s += " {" + ", ".join(f"{k}: {lit(v)}" for k, v in n.props) + "}"
     return "(" + s + ")"
 
 
-def render_rel_engine(r: RelP, rng: random.Random) -> str:
+def render_rel_engine(r: RelP, rng: random.Random, st: "Style | None" = None) -> str:
     inner = ""
+    if st is not None and r.length is None:
+        inner = st.rel_var()
     if r.types:
-        inner = ":" + "|".join(r.types)
+        inner += ":" + "|".join(r.types)
     inner += render_len(r.length)
     if not inner and rng.random() < 0.5:
         body = None  # short form --> <-- --
@@ -314,15 +383,18 @@ def render_policy_engine(p: Policy, rng: random.Random, st: Style) -> str:
     for c in p.clauses:
         parts = []
         for part in c.parts:
-            s = render_node_engine(part.start)
+            s = render_node_engine(part.start, st)
             for rel, node in part.chain:
-                s += render_rel_engine(rel, rng) + render_node_engine(node)
+                s += render_rel_engine(rel, rng, st) + render_node_engine(node, st)
             parts.append(s)
         s = st.kw("MATCH") + " " + ", ".join(parts)
         if c.where is not None:
             s += " " + st.kw("WHERE") + " " + render_expr_engine(c.where, st)
         out.append(s)
-    q = (" " if rng.random() < 0.7 else "\n").join(out)
+    q = out[0]
+    for c in out[1:]:
+        q += (" " if rng.random() < 0.7 else "\n") if not st.lexical else st.sep()
+        q += c
     if p.with_tail:
         q += " " + st.kw("WITH") + " subject, resource"
     return q
@@ -342,6 +414,17 @@ class PolicyGen:
         self.var_counter = 0
         self.features: set = set()
         self.witness = {}  # var -> GNode it was generated from (literals are often taken from it)
+        self.params = {}
+        self.param_prefix = "v"
+
+    def par(self, v):
+        """Sometimes turn a literal into a `$parameter` carrying the same value."""
+        if v is None or self.rng.random() > 0.1:
+            return v
+        name = f"{self.param_prefix}_{len(self.params)}"
+        self.params[name] = v
+        self.features.add("param")
+        return Param(name, v)
 
     def fresh(self):
         self.var_counter += 1
@@ -400,7 +483,7 @@ class PolicyGen:
                     v = float(v)  # 1 = 1.0
             else:
                 v = rand_value(rng, kind)
-            out.append((name, v))
+            out.append((name, self.par(v)))
         keys = set()
         res = []
         for k, v in out:
@@ -490,6 +573,7 @@ class PolicyGen:
         self.features = set()
         self.var_counter = 0
         self.witness = {}
+        self.params = {}
         start = rng.randrange(len(g.nodes))
         shape = rng.random()
         if shape < 0.08:
@@ -788,20 +872,23 @@ class PolicyGen:
                 lst = rng.sample(pool, rng.randint(0, 4))
                 if act is not None:
                     lst.insert(rng.randint(0, len(lst)), act)
-                return ("cmp", "IN", p, ("list", lst))
+                if rng.random() < 0.1:
+                    lst.insert(rng.randint(0, len(lst)), None)
+                    self.features.add("in_list_null")
+                return ("cmp", "IN", p, ("list", self.par(lst)))
             v = act if act is not None else rand_value(rng, rng.choice(["int", "float", "num"]))
             if act is not None and isinstance(v, int) and rng.random() < 0.3:
                 v = float(v)
             if rng.random() < 0.5:
-                return ("cmp", op, p, ("lit", v))
-            return ("cmp", self.flip(op), ("lit", v), p)
+                return ("cmp", op, p, ("lit", self.par(v)))
+            return ("cmp", self.flip(op), ("lit", self.par(v)), p)
         if fam == "bool":
             op = rng.choice(["=", "<>", "=", "IN", "<", ">"])
             self.note_op(op)
             if op == "IN":
                 return ("cmp", "IN", p, ("list", rng.sample([True, False], rng.randint(1, 2))))
             act = self.actual(p)
-            return ("cmp", op, p, ("lit", act if isinstance(act, bool) else rng.random() < 0.5))
+            return ("cmp", op, p, ("lit", self.par(act if isinstance(act, bool) else rng.random() < 0.5)))
         # lists
         elem_kind = "str" if kind == "list_str" else "int"
         c2 = rng.random()
@@ -812,7 +899,7 @@ class PolicyGen:
             v = rng.choice(["a", "b", "c", "alpha", "z"]) if elem_kind == "str" else rng.choice([1, 2, 3, 4, 5, 8, 2.0])
             if act:
                 v = rng.choice(act)
-            return ("cmp", "IN", ("lit", v), p)
+            return ("cmp", "IN", ("lit", self.par(v)), p)
         if c2 < 0.65:
             # scalar property IN list property of the same element kind
             cand = [n for n, k in schema.items() if kind_family(k) == ("str" if elem_kind == "str" else "num")]
@@ -823,7 +910,7 @@ class PolicyGen:
         op = rng.choice(["=", "<>"])
         self.note_op(op)
         self.features.add("list_eq")
-        return ("cmp", op, p, ("list", act if isinstance(act, list) else rand_value(rng, kind)))
+        return ("cmp", op, p, ("list", self.par(act if isinstance(act, list) else rand_value(rng, kind))))
 
     def actual(self, p):
         """The witness node's value for ("prop", var, name), or None."""
@@ -845,20 +932,23 @@ class PolicyGen:
             lst = rng.sample(pool, rng.randint(0, 4))
             if act is not None:
                 lst.insert(rng.randint(0, len(lst)), act)
-            return ("cmp", "IN", p, ("list", lst))
+            if rng.random() < 0.1:
+                lst.insert(rng.randint(0, len(lst)), None)
+                self.features.add("in_list_null")
+            return ("cmp", "IN", p, ("list", self.par(lst)))
         if op in ("STARTS WITH", "ENDS WITH", "CONTAINS"):
             if act is not None:
                 i = rng.randint(0, len(act))
                 j = rng.randint(i, len(act))
                 sub = act[:j] if op == "STARTS WITH" else (act[i:] if op == "ENDS WITH" else act[i:j])
-                return ("cmp", op, p, ("lit", sub))
+                return ("cmp", op, p, ("lit", self.par(sub)))
             return ("cmp", op, p, ("lit", rng.choice(SUBSTR_POOL + (ID_POOL if ids else []))))
         if op == "=~":
-            return ("cmp", op, p, ("lit", rng.choice(REGEX_POOL)))
+            return ("cmp", op, p, ("lit", self.par(rng.choice(REGEX_POOL))))
         v = act if act is not None else rng.choice(pool)
         if rng.random() < 0.5:
-            return ("cmp", op, p, ("lit", v))
-        return ("cmp", self.flip(op), ("lit", v), p)
+            return ("cmp", op, p, ("lit", self.par(v)))
+        return ("cmp", self.flip(op), ("lit", self.par(v)), p)
 
     @staticmethod
     def flip(op):
@@ -897,11 +987,21 @@ def oracle_cost(p: Policy):
     return combos, longest
 
 
-def gen_policy(rng: random.Random, g: Graph, max_combos=40, max_hops=9) -> Policy:
+def gen_policy(rng: random.Random, g: Graph, max_combos=40, max_hops=9, param_prefix="v") -> Policy:
     pg = PolicyGen(rng, g)
+    pg.param_prefix = param_prefix
+    p = None
     for _ in range(50):
         p = pg.gen()
         combos, longest = oracle_cost(p)
         if combos <= max_combos and longest <= max_hops:
-            return p
-    return pg.gen_cartesian()
+            break
+        p = None
+    if p is None:
+        pg.params = {}
+        p = pg.gen_cartesian()
+    p.params = dict(pg.params)
+    if rng.random() < 0.1:
+        p.version = "2.0-kbac"  # the subject must also be an identity node
+        p.features.add("v2_identity")
+    return p

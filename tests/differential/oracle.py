@@ -178,7 +178,7 @@ def var_rels(p: Policy):
     return out
 
 
-def oracle_queries(p: Policy, variant: str = "neo4j") -> list:
+def oracle_queries(p: Policy) -> list:
     """One query per combination of expanded var-length lengths. Each returns DISTINCT
     (subject.external_id, resource.external_id) over all subjects of type S and resources
     of type R satisfying the pattern under Neo4j semantics."""
@@ -190,15 +190,11 @@ def oracle_queries(p: Policy, variant: str = "neo4j") -> list:
     queries = []
     for combo in itertools.product(*ranges):
         lens = {id(r): L for r, L in zip(vrels, combo)}
-        queries.append(build_query(p, lens, variant))
+        queries.append(build_query(p, lens))
     return queries
 
 
-def build_query(p: Policy, lens: dict, variant: str = "neo4j") -> str:
-    """variant: "neo4j" (the oracle); for coverage measurement only, the semantics a
-    plausible wrong engine would have: "walks" (no relationship uniqueness), "global"
-    (uniqueness across all MATCH clauses), "paths" (var-length segments never revisit a
-    node, like FalkorDB's own expansion)."""
+def build_query(p: Policy, lens: dict) -> str:
     names = {}
     counter = itertools.count(1)
 
@@ -230,7 +226,6 @@ def build_query(p: Policy, lens: dict, variant: str = "neo4j") -> str:
         return f"-[{inner}]-"
 
     out = []
-    all_rels = []
     bound = set()  # variables bound by earlier clauses
     for c in p.clauses:
         parts = []  # [(text, lone node or None)]
@@ -248,20 +243,11 @@ def build_query(p: Policy, lens: dict, variant: str = "neo4j") -> str:
                     lone = [node]
                     eqs.append(f"id({name_of(prev)}) = id({name_of(node)})")
                 else:
-                    seg_nodes = [name_of(prev)]
                     for h in range(L):
                         rname = f"_r{next(counter)}"
                         rels.append(rname)
-                        if h == L - 1:
-                            tgt = node_txt(node)
-                            seg_nodes.append(name_of(node))
-                        else:
-                            mname = f"_m{next(counter)}"
-                            tgt = f"({mname})"
-                            seg_nodes.append(mname)
+                        tgt = node_txt(node) if h == L - 1 else f"(_m{next(counter)})"
                         cur += rel_txt(rel, rname) + tgt
-                    if variant == "paths" and rel.length is not None:
-                        eqs += [f"id({a}) <> id({b})" for a, b in itertools.combinations(seg_nodes, 2)]
                     lone.append(node)
                 prev = node
             parts.append((cur, lone[0] if len(lone) == 1 else None))
@@ -283,10 +269,7 @@ def build_query(p: Policy, lens: dict, variant: str = "neo4j") -> str:
             kept.append(txt)
         for txt, _ in parts:
             bound |= names_in(txt)
-        conds = [] if variant == "walks" else [f"id({a}) <> id({b})" for a, b in itertools.combinations(rels, 2)]
-        if variant == "global":
-            conds += [f"id({a}) <> id({b})" for a in all_rels for b in rels]
-        all_rels += rels
+        conds = [f"id({a}) <> id({b})" for a, b in itertools.combinations(rels, 2)]
         conds += eqs + preds
         if c.where is not None:
             conds.append(render_expr_oracle(c.where))
@@ -319,13 +302,11 @@ class OracleError(Exception):
     pass
 
 
-def oracle_pairs(gr, p: Policy, timeout_ms: int = 10000, variant: str = "neo4j", deadline: float | None = None):
+def oracle_pairs(gr, p: Policy, timeout_ms: int = 10000):
     """Set of (subject external_id, resource external_id) pairs for which the policy's
     pattern holds; raises OracleError (with the query) when FalkorDB fails."""
     pairs = set()
-    for q in oracle_queries(p, variant):
-        if deadline is not None and time.time() > deadline:
-            raise OracleError("time budget exhausted")
+    for q in oracle_queries(p):
         try:
             res = gr.ro_query(q, timeout=timeout_ms)
         except Exception as ex:  # timeout, unsupported construct, ...

@@ -131,9 +131,9 @@ class EngineRun:
 
 # ----------------------------------------------------------------------------- one graph
 
-def policy_record(pid, status, subject_type, actions, resource_type, cypher):
+def policy_record(pid, status, subject_type, actions, resource_type, cypher, version="3.0-kbac"):
     return {"id": pid, "status": status,
-            "policy": {"meta": {"policy_version": "3.0-kbac"}, "subject": {"type": subject_type},
+            "policy": {"meta": {"policy_version": version}, "subject": {"type": subject_type},
                        "actions": actions, "resource": {"type": resource_type},
                        "condition": {"cypher": cypher}}}
 
@@ -151,10 +151,13 @@ class GraphCase:
         self.batches = g.capture_batches(rng)
         self.pols = []  # dicts: id, status, action, ast, cypher, record
         for k in range(policies_per_graph):
-            ast = kgen.gen_policy(rng, g)
-            st = kgen.Style(rng, kw_case=rng.random() < 0.08, extra_parens=0.1 if rng.random() < 0.3 else 0.0)
+            ast = kgen.gen_policy(rng, g, param_prefix=f"v{k}")
+            st = kgen.Style(rng, kw_case=rng.random() < 0.08, extra_parens=0.1 if rng.random() < 0.3 else 0.0,
+                            lexical=rng.random() < 0.1)
             if st.kw_case:
                 ast.features.add("kw_case")
+            if st.lexical:
+                ast.features.add("lexical")
             cypher = kgen.render_policy_engine(ast, rng, st)
             action = f"ACT_{k}"
             # ~15%: share the action of an earlier policy with the same types (OR of policies)
@@ -175,7 +178,8 @@ class GraphCase:
             pid = f"p{k}"
             self.pols.append({"id": pid, "status": status, "action": action, "actions": actions, "ast": ast,
                               "cypher": cypher,
-                              "record": policy_record(pid, status, ast.subject_type, actions, ast.resource_type, cypher)})
+                              "record": policy_record(pid, status, ast.subject_type, actions, ast.resource_type, cypher,
+                                                      ast.version)})
         self.ops = self.make_ops(max_ops)
 
     def make_ops(self, max_ops):
@@ -210,7 +214,21 @@ class GraphCase:
                                                       "resource": {"type": R, "id": r.external_id}}})
         if len(ops) > max_ops:
             ops = ops[:max_ops]
+        params = {}
+        for p in self.pols:
+            params.update(p["ast"].params)
+        if params:
+            for op in ops:
+                op["request"]["context"] = {"input_params": params}
         return ops
+
+
+def v2_filter(g, ast, pairs):
+    """2.0-kbac: the subject must be an identity node (DESIGN.md, policy semantics 9)."""
+    if ast.version != "2.0-kbac":
+        return pairs
+    ident = {n.external_id for n in g.nodes if n.type == ast.subject_type and n.identity}
+    return {(s, r) for (s, r) in pairs if s in ident}
 
 
 def expected_for(op, gc: GraphCase, pairs_by_pid):
@@ -295,6 +313,10 @@ def case_features(op, gc, pids):
     feats = {op["op"]}
     if any(lb in gc.graph.types for n in gc.graph.nodes for lb in n.labels):
         feats.add("graph_type_as_label")  # some node carries another type's name as a label
+    if op["op"] != "evaluate":
+        want = op["request"]["resource" if op["op"] == "search_resource" else "subject"]["type"]
+        if any(n.type != want and want in n.labels for n in gc.graph.nodes):
+            feats.add("search_label_collision")  # a node of another type carries the searched type as a label
     for p in gc.pols:
         if p["id"] in pids:
             feats |= p["ast"].features
@@ -323,27 +345,23 @@ def run_graph(gc: GraphCase, fk, kbac: Path, stats: Stats, args, mismatches: lis
                 continue
             try:
                 stats.oracle_queries += len(oracle.oracle_queries(p["ast"]))
-                pairs_by_pid[p["id"]] = oracle.oracle_pairs(gr, p["ast"], args.oracle_timeout_ms)
+                pairs_by_pid[p["id"]] = v2_filter(gc.graph, p["ast"],
+                                                  oracle.oracle_pairs(gr, p["ast"], args.oracle_timeout_ms))
                 stats.policies += 1
                 stats.policies_matching += bool(pairs_by_pid[p["id"]])
-                combos, longest = kgen.oracle_cost(p["ast"])
-                if not args.no_variants and combos <= 8 and longest <= 5:
-                    deadline = time.time() + 0.3
+                if not args.no_variants:
+                    import brute
                     for v in VARIANTS:
-                        if oracle.oracle_queries(p["ast"], v) == oracle.oracle_queries(p["ast"]):
-                            continue
                         try:
-                            vp = oracle.oracle_pairs(gr, p["ast"], 200, v, deadline)
-                        except oracle.OracleError:
+                            vp = brute.Brute(gc.graph, v, budget=200_000).pairs(p["ast"])
+                        except brute.Budget:
                             stats.variant_timeouts += 1
-                            if not fk.alive():
-                                fk.restart()
-                                gr = oracle.load_graph(fk, "g", gc.graph)
                             continue
+                        vp = v2_filter(gc.graph, p["ast"], vp)
                         if vp != pairs_by_pid[p["id"]]:
                             variant_pairs[v][p["id"]] = vp
                 if bf is not None:
-                    b = bf.pairs(p["ast"])
+                    b = v2_filter(gc.graph, p["ast"], bf.pairs(p["ast"]))
                     if b != pairs_by_pid[p["id"]]:
                         a = pairs_by_pid[p["id"]]
                         stats.oracle_disagree += 1
@@ -428,7 +446,7 @@ def make_mismatch(gc, n, op, exp, got, pids):
 
 
 def graph_to_json(g):
-    return {"nodes": [{"external_id": n.external_id, "type": n.type, "is_identity": n.type == "Person",
+    return {"nodes": [{"external_id": n.external_id, "type": n.type, "is_identity": n.identity,
                        **({"labels": n.labels} if n.labels else {}),
                        "properties": [{"type": k, "value": v} for k, v in n.props.items()]} for n in g.nodes],
             "relationships": [{"source": {"external_id": g.nodes[s].external_id, "type": g.nodes[s].type},
@@ -442,7 +460,7 @@ def graph_from_json(d):
     key = {}
     for n in d.get("nodes", []):
         gn = kgen.GNode(len(nodes), n["type"], n["external_id"], list(n.get("labels", [])),
-                        {p["type"]: p["value"] for p in n.get("properties", [])})
+                        {p["type"]: p["value"] for p in n.get("properties", [])}, bool(n.get("is_identity")))
         key[(n["type"], n["external_id"])] = gn.idx
         nodes.append(gn)
     rels = []
@@ -457,22 +475,38 @@ def graph_from_json(d):
     return kgen.Graph(types, sorted({r[2] for r in rels}), schema, nodes, rels)
 
 
+def enc(v):
+    import kgen
+    if isinstance(v, kgen.Param):
+        return {"$param": v.name, "value": v.value}
+    if isinstance(v, (list, tuple)):
+        return [enc(x) for x in v]
+    return v
+
+
+def dec(v):
+    import kgen
+    if isinstance(v, dict) and "$param" in v:
+        return kgen.Param(v["$param"], v["value"])
+    return v
+
+
 def ast_to_json(p):
     def node(n):
-        return {"var": n.var, "labels": n.labels, "props": [[k, v] for k, v in n.props]}
+        return {"var": n.var, "labels": n.labels, "props": [[k, enc(v)] for k, v in n.props]}
 
     def rel(r):
         return {"types": r.types, "direction": r.direction, "length": list(r.length) if r.length else None}
     return {"subject_type": p.subject_type, "resource_type": p.resource_type, "with_tail": p.with_tail,
-            "features": sorted(p.features),
+            "features": sorted(p.features), "params": p.params, "version": p.version,
             "clauses": [{"parts": [{"start": node(pt.start), "chain": [[rel(r), node(n)] for r, n in pt.chain]}
-                                   for pt in c.parts], "where": c.where} for c in p.clauses]}
+                                   for pt in c.parts], "where": enc(c.where)} for c in p.clauses]}
 
 
 def ast_from_json(d):
     import kgen
     def node(x):
-        return kgen.NodeP(x["var"], list(x["labels"]), [tuple(kv) for kv in x["props"]])
+        return kgen.NodeP(x["var"], list(x["labels"]), [(k, dec(v)) for k, v in x["props"]])
 
     def rel(x):
         return kgen.RelP(list(x["types"]), x["direction"], tuple(x["length"]) if x["length"] else None)
@@ -481,14 +515,14 @@ def ast_from_json(d):
         if e is None or not isinstance(e, list):
             return e
         if e[0] in ("lit", "list"):
-            return (e[0], e[1])
+            return (e[0], dec(e[1]))
         if e[0] == "prop":
             return tuple(e)
         return tuple(expr(x) if isinstance(x, list) else x for x in e)
     clauses = [kgen.Clause([kgen.Part(node(pt["start"]), [(rel(r), node(n)) for r, n in pt["chain"]])
                             for pt in c["parts"]], expr(c["where"])) for c in d["clauses"]]
     return kgen.Policy(clauses, d["subject_type"], d["resource_type"], d.get("with_tail", False),
-                       set(d.get("features", [])))
+                       set(d.get("features", [])), dict(d.get("params", {})), d.get("version", "3.0-kbac"))
 
 
 # ----------------------------------------------------------------------------- shrinking
@@ -512,7 +546,7 @@ def shrink(m, fk, kbac: Path, budget=200):
                 return False
         gr = oracle.load_graph(fk, "shrink", g)
         try:
-            per = {r["id"]: oracle.oracle_pairs(gr, a) for r, a in zip(m["policies"], asts)}
+            per = {r["id"]: v2_filter(g, a, oracle.oracle_pairs(gr, a)) for r, a in zip(m["policies"], asts)}
         except oracle.OracleError:
             return False
         with tempfile.TemporaryDirectory(prefix="kbac-diff-shrink-") as td:
@@ -560,7 +594,7 @@ def recheck(m, fk, kbac: Path):
     asts = [ast_from_json(a) for a in m["policy_ast"]]
     g = graph_from_json(m["graph"])
     gr = oracle.load_graph(fk, "replay", g)
-    per = {r["id"]: oracle.oracle_pairs(gr, a) for r, a in zip(m["policies"], asts)}
+    per = {r["id"]: v2_filter(g, a, oracle.oracle_pairs(gr, a)) for r, a in zip(m["policies"], asts)}
     fake = type("GC", (), {})()
     fake.pols = [{"id": r["id"], "status": "ACTIVE", "actions": r["policy"]["actions"], "ast": a}
                  for r, a in zip(m["policies"], asts)]
@@ -623,7 +657,7 @@ def main():
     ap.add_argument("--brute", action="store_true",
                     help="also run the brute-force evaluator on every policy and flag oracle disagreements")
     ap.add_argument("--no-variants", action="store_true",
-                    help="skip the coverage variants (walks / global uniqueness / node-unique paths)")
+                    help="skip the coverage variants (brute.py under walks / global uniqueness / node-unique paths)")
     ap.add_argument("--skip-feature", action="append", default=[],
                     help="do not count cases carrying this feature (to look past a known bug); repeatable")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -701,7 +735,7 @@ def main():
             print(f"  skipped: {v} {k}")
         te = 100.0 * stats.true_evals / max(1, stats.evals)
         print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), oracle: {stats.oracle_queries} queries "
-              f"{stats.oracle_secs:.1f}s, {stats.oracle_errors} policy errors, {stats.variant_timeouts} variant timeouts; "
+              f"{stats.oracle_secs:.1f}s, {stats.oracle_errors} policy errors, {stats.variant_timeouts} variants over budget; "
               f"engine CPU {stats.engine_secs:.1f}s; "
               f"evaluate true-rate {te:.1f}%, policies matching some pair "
               f"{100.0 * stats.policies_matching / max(1, stats.policies):.0f}%; wall {time.time() - t_start:.1f}s")
