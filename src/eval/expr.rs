@@ -67,12 +67,7 @@ impl Env<'_> {
             }
             ParamRef::Now => Cow::Owned(self.now.map_or(Value::Null, Value::Int)),
             ParamRef::AuthLevel => Cow::Owned(Value::Int(self.auth_level)),
-            ParamRef::AuthAge => Cow::Owned(
-                match (self.now, self.claims.and_then(|c| c.get("auth_time")).and_then(Json::as_i64)) {
-                    (Some(now), Some(t)) => Value::Int(now.saturating_sub(t)),
-                    _ => Value::Null,
-                },
-            ),
+            ParamRef::AuthAge => Cow::Owned(auth_age(self.now, self.claims)),
             ParamRef::AuthScopes => Cow::Owned(scopes(self.claims)),
             ParamRef::SubjectExtId => Cow::Owned(Value::Str(req.subject.id.as_str().into())),
             ParamRef::ResourceExtId => Cow::Owned(Value::Str(req.resource.id.as_str().into())),
@@ -206,6 +201,20 @@ impl Env<'_> {
 fn follow_map<'j>(m: &'j serde_json::Map<String, Json>, path: &[Box<str>]) -> Option<&'j Json> {
     let (k, rest) = path.split_first()?;
     follow(m.get(&**k)?, rest)
+}
+
+/// `$auth.age`: whole seconds since `auth_time` (a NumericDate, possibly fractional, RFC 7519
+/// §2), rounded down; null without a clock or a numeric `auth_time`.
+fn auth_age(now: Option<i64>, claims: Option<&serde_json::Map<String, Json>>) -> Value {
+    let (Some(now), Some(t)) = (now, claims.and_then(|c| c.get("auth_time"))) else { return Value::Null };
+    match t.as_i64() {
+        Some(t) => Value::Int(now.saturating_sub(t)),
+        None => match t.as_f64() {
+            // `as` saturates, and the magnitudes that matter are far inside i64.
+            Some(f) if f.is_finite() => Value::Int((now as f64 - f).floor() as i64),
+            _ => Value::Null,
+        },
+    }
 }
 
 fn scopes(claims: Option<&serde_json::Map<String, Json>>) -> Value {

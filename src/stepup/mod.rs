@@ -200,6 +200,18 @@ pub fn challenge(advice: &[Value], realm: Option<&str>) -> Option<String> {
     Some(format!("Bearer {}", params.join(", ")))
 }
 
+/// The `WWW-Authenticate` value for an AuthZEN decision as JSON text (what `evaluate_json`
+/// answers), or `None` when it is a permit, carries no step-up or scope advice, or is not a
+/// decision at all (an error object, invalid JSON). For the JS and edge-worker layers.
+pub fn challenge_for_decision_json(decision_json: &str, realm: Option<&str>) -> Option<String> {
+    let decision: Value = serde_json::from_str(decision_json).ok()?;
+    if decision.get("decision")?.as_bool()? {
+        return None;
+    }
+    let advice = decision.get("context")?.get("advice")?.as_array()?;
+    challenge(advice, realm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
