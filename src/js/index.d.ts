@@ -250,14 +250,9 @@ export class Engine {
   searchSubjects(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
   searchResources(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
   searchActions(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
-  evaluateIds(
-    subjectType: string,
-    subjectId: string,
-    action: string,
-    resourceType: string,
-    resourceId: string,
-    now?: number | null,
-  ): number;
+  /** Fast path: `subjectType\0subjectId\0action\0resourceType\0resourceId` -> 0 false, 1 true,
+   *  2 other (read `lastResult()`), 3 unpackable (use `evaluate`). */
+  evaluateIds(ids: string, now?: number | null, token?: string | null): number;
   lastResult(): string;
   stats(): string;
   static version(): string;

@@ -444,15 +444,14 @@ class Evaluator {
   evaluate(request, o) {
     const engine = this.#live();
     const now = this.#time(o);
-    if (o?.token === undefined && o?.claims === undefined && isIdsOnly(request)) {
-      // Fast path: five strings in, a small number out; the full JSON only when needed.
-      const code = engine.evaluateIds(
-        request.subject.type, request.subject.id, request.action.name,
-        request.resource.type, request.resource.id, now,
-      );
+    if (o?.claims === undefined && isIdsOnly(request)) {
+      // Fast path (measured fastest): one packed string in, a small number out; the
+      // full JSON answer crosses only when it is not a plain true/false.
+      const ids = `${request.subject.type}\0${request.subject.id}\0${request.action.name}\0${request.resource.type}\0${request.resource.id}`;
+      const code = engine.evaluateIds(ids, now, o?.token);
       if (code === 1) return { decision: true };
       if (code === 0) return { decision: false };
-      return withStepUp(parseWire(engine.lastResult()));
+      if (code === 2) return withStepUp(parseWire(engine.lastResult()));
     }
     return withStepUp(parseWire(engine.evaluate(requestText(request), now, o?.token, claimsText(o?.claims))));
   }
