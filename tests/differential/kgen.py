@@ -136,12 +136,19 @@ class Graph:
 
 
 def gen_graph(rng: random.Random) -> Graph:
+    """Mostly sparse random graphs; 15% small and dense (parallel edges, many cycles: where
+    trails and relationship uniqueness matter), 10% a long chain (trails longer than the
+    engine's maxPathLength of 8)."""
+    shape = rng.random()
+    kind = "dense" if shape < 0.15 else ("chain" if shape < 0.25 else "sparse")
     types = rng.sample(NODE_TYPES, rng.randint(4, 6))
     rel_types = rng.sample(REL_TYPES, rng.randint(4, 6))
+    if kind == "dense":
+        rel_types = rel_types[:rng.randint(1, 3)]
     schema = dict(rng.sample(sorted(PROP_KINDS.items()), rng.randint(6, 10)))
     nodes: list[GNode] = []
     for t in types:
-        k = rng.randint(2, 5)
+        k = rng.randint(1, 2) if kind == "dense" else rng.randint(2, 5)
         for eid in rng.sample(ID_POOL, k):
             labels = []
             if rng.random() < 0.2:
@@ -150,13 +157,24 @@ def gen_graph(rng: random.Random) -> Graph:
                 other = rng.choice([x for x in types if x != t])
                 labels.append(other)
             props = {}
-            for name, kind in schema.items():
+            for name, kind_ in schema.items():
                 if rng.random() < 0.65:
-                    props[name] = rand_value(rng, kind)
+                    props[name] = rand_value(rng, kind_)
             nodes.append(GNode(len(nodes), t, eid, labels, props, t == "Person" or rng.random() < 0.25))
     n = len(nodes)
     rels = set()
-    m = rng.randint(n, int(2.5 * n))
+    if kind == "chain":
+        order = list(range(n))
+        rng.shuffle(order)
+        for a, b in zip(order, order[1:]):
+            if rng.random() < 0.5:
+                a, b = b, a
+            rels.add((a, b, rng.choice(rel_types[:2])))
+        m = len(rels) + rng.randint(0, 3)
+    elif kind == "dense":
+        m = rng.randint(3 * n, 4 * n)
+    else:
+        m = rng.randint(n, int(2.5 * n))
     tries = 0
     while len(rels) < m and tries < 20 * m:
         tries += 1
@@ -439,7 +457,7 @@ class PolicyGen:
             self.features.add("any_type")
             return []
         if c < 0.35 or len(ts) > 1:
-            extra = rng.sample(self.g.rel_types, rng.randint(0, 2))
+            extra = rng.sample(self.g.rel_types, min(len(self.g.rel_types), rng.randint(0, 2)))
             ts = sorted(set(ts) | set(extra))
         if rng.random() < 0.08:
             ts = sorted(set(ts) | {"NO_SUCH_REL"})
