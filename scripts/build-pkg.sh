@@ -81,7 +81,7 @@ say "assemble pkg/"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cp "$STAGE/kbac.js" "$STAGE/kbac_bg.wasm" "$OUT/"
-cp src/js/index.js src/js/node.js src/js/workerd.js src/js/index.d.ts "$OUT/"
+cp src/js/index.js src/js/node.js src/js/workerd.js src/js/worker.js src/js/index.d.ts "$OUT/"
 for f in README.md LICENSE; do [ -f "$f" ] && cp "$f" "$OUT/"; done
 DESCRIPTION="$(awk -F'"' '/^description = / { print $2; exit }' Cargo.toml)"
 cat >"$OUT/package.json" <<EOF
@@ -105,10 +105,11 @@ cat >"$OUT/package.json" <<EOF
       "import": "./index.js",
       "default": "./index.js"
     },
+    "./worker": "./worker.js",
     "./kbac_bg.wasm": "./kbac_bg.wasm",
     "./package.json": "./package.json"
   },
-  "files": ["index.js", "node.js", "workerd.js", "index.d.ts", "kbac.js", "kbac_bg.wasm", "README.md", "LICENSE"],
+  "files": ["index.js", "node.js", "workerd.js", "worker.js", "index.d.ts", "kbac.js", "kbac_bg.wasm", "README.md", "LICENSE"],
   "sideEffects": ["./node.js", "./workerd.js"],
   "engines": { "node": ">=18" },
   "keywords": ["authorization", "authzen", "kbac", "policy", "wasm", "step-up"]

@@ -87,10 +87,8 @@ function requestId(request) {
 }
 
 function respond(status, body, rid, headers) {
-  const h = new Headers(headers);
-  h.set("content-type", "application/json");
-  h.set("x-request-id", rid);
-  if (!h.has("cache-control")) h.set("cache-control", "no-store");
+  // `headers` members are lowercase; they win over the defaults.
+  const h = { "content-type": "application/json", "cache-control": "no-store", ...headers, "x-request-id": rid };
   return new Response(body === null || typeof body === "string" ? body : JSON.stringify(body), { status, headers: h });
 }
 
@@ -128,7 +126,7 @@ async function readBody(request, max) {
   }
   let bytes;
   if (declared !== null) {
-    bytes = new Uint8Array(await request.arrayBuffer());
+    bytes = await request.arrayBuffer();
   } else if (request.body) {
     const reader = request.body.getReader();
     const chunks = [];
@@ -150,7 +148,7 @@ async function readBody(request, max) {
       at += c.byteLength;
     }
   } else {
-    bytes = new Uint8Array(0);
+    bytes = new ArrayBuffer(0);
   }
   if (bytes.byteLength > max) {
     return { status: 413, body: err("input.too_large", `request body exceeds the limit of ${max} bytes`) };
