@@ -53,6 +53,9 @@ if step "build npm package" bash scripts/build-pkg.sh; then
       node --test --test-reporter=spec test/*.test.js)
   }
   step "pkg-tests (node --test)" pkg_tests
+  # The edge worker in the real workerd binary (npm `workerd`), over HTTP on 127.0.0.1.
+  worker_tests() { (cd pkg-tests && node --test --test-reporter=spec worker/*.test.js); }
+  step "pkg-tests/worker (workerd)" worker_tests
   browser_tests() {
     bash scripts/setup.sh --browser && node --test --test-reporter=spec pkg-tests/browser/
   }
