@@ -2,7 +2,7 @@
 // Load and cold start of the edge worker in workerd (a README command, not a test):
 //
 //   node scripts/worker-load.mjs [--persons 100000] [--duration 10] [--connections 16]
-//        [--batch 1] [--seed 42] [--pin] [--snapshot] [--json FILE]
+//        [--batch 1] [--client wrk|autocannon] [--seed 42] [--pin] [--snapshot] [--json FILE]
 //
 // 1. Generates a graph with a fixed seed: persons p0..p{N-1}, each OWNS 1–3 laptops
 //    (l{i}-0, l{i}-1, …); policy `MATCH (subject:Person)-[:OWNS]->(resource:Laptop)` for
@@ -12,7 +12,8 @@
 //    starts `workerd` (npm, from pkg-tests/node_modules) on 127.0.0.1, a free port.
 // 3. Cold start = from spawning the process to the first correct decision (the first
 //    request loads the snapshot into the engine).
-// 4. A bounded autocannon run (loopback only, fixed duration) against POST
+// 4. A bounded load run (loopback only, fixed duration; `wrk` from Debian when installed,
+//    else npm autocannon; `--client` picks) against POST
 //    /access/v1/evaluation (`--batch N`: /access/v1/evaluations with N items per request):
 //    4096 fixed requests, half about an owned laptop, half about someone else's, each
 //    checked over HTTP before and after the run. Reports requests/s (and evaluations/s),
@@ -47,8 +48,18 @@ function args(argv) {
     else if (k === "--pin") a.pin = true;
     else if (k === "--snapshot") a.snapshot = true;
     else if (k === "--json") a.json = v();
+    else if (k === "--client") a.client = v();
     else throw new Error(`unknown argument \`${k}\``);
   }
+  if (a.client === undefined) {
+    try {
+      execFileSync("wrk", ["--version"], { stdio: "ignore" });
+      a.client = "wrk";
+    } catch (e) {
+      a.client = e.code === "ENOENT" ? "autocannon" : "wrk"; // `wrk --version` exits 1
+    }
+  }
+  if (a.client !== "wrk" && a.client !== "autocannon") throw new Error("--client is wrk or autocannon");
   if (!(Number.isInteger(a.batch) && a.batch >= 1 && a.batch <= 1000)) throw new Error("--batch is 1..1000 evaluations per request");
   if (!(a.persons > 1) || !(a.duration > 0 && a.duration <= 120) || !(a.connections > 0 && a.connections <= 256)) {
     throw new Error("--persons > 1, --duration in (0, 120] s, --connections in (0, 256]");
@@ -109,6 +120,40 @@ function rssKiB(pid) {
   // workerd runs as one process; its RSS covers the isolate, the wasm memory and the runtime.
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : null;
+}
+
+/**
+ * The same run with wrk (Debian `wrk`, a C load generator that costs the machine far less
+ * than autocannon): a Lua script cycles through the request bodies and prints a summary
+ * shaped like autocannon's result.
+ */
+function runWrk(a, target, requests, dir) {
+  const lua = path.join(dir, "load.lua");
+  const bodies = requests.map((r) => `[==[${r.body}]==]`).join(",\n");
+  writeFileSync(
+    lua,
+    `local bodies = {\n${bodies}\n}\nlocal n = 0\n` +
+      `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
+      `request = function() n = n % #bodies + 1; return wrk.format(nil, nil, nil, bodies[n]) end\n` +
+      `done = function(s, lat, req)\n` +
+      `  io.write(string.format('{"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d}\\n',\n` +
+      `    s.requests, s.duration, s.errors.connect, s.errors.read, s.errors.write, s.errors.status, s.errors.timeout,\n` +
+      `    lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max))\nend\n`,
+  );
+  const cmd = ["wrk", "-t1", `-c${a.connections}`, `-d${a.duration}s`, "--timeout", "10s", "-s", lua, target];
+  const full = a.pin ? ["taskset", ["-c", "1", ...cmd]] : [cmd[0], cmd.slice(1)];
+  const text = execFileSync(full[0], full[1], { encoding: "utf8" });
+  const line = text.split("\n").find((l) => l.startsWith('{"requests"'));
+  if (!line) throw new Error(`wrk printed no summary:\n${text}`);
+  const w = JSON.parse(line);
+  const ms = (us) => Number((us / 1000).toFixed(2));
+  return {
+    requests: { total: w.requests, average: w.requests / (w.durationUs / 1e6) },
+    latency: { p50: ms(w.p50), p90: ms(w.p90), p99: ms(w.p99), max: ms(w.max) },
+    errors: w.connect + w.read + w.write,
+    timeouts: w.timeout,
+    non2xx: w.status,
+  };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -223,7 +268,7 @@ async function main() {
     }
     const hz = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
     const cpu0 = cpuTicks();
-    const result = await autocannon({
+    const result = a.client === "wrk" ? runWrk(a, target, requests, dir) : await autocannon({
       url: target,
       method: "POST",
       connections: a.connections,
@@ -257,10 +302,11 @@ async function main() {
       errors: { total: errors, http: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, wrongDecisions: wrong, checked: 2 * requests.length * a.batch },
       rssKiB: { before: rssBefore, after: rssAfter },
       pinned: a.pin,
+      client: a.client,
       workerd: requireFromTests("workerd/package.json").version,
       loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
     };
-    console.log(`load: ${a.duration} s, ${a.connections} connections, POST ${out.endpoint}: ${total} requests, ` +
+    console.log(`load (${a.client}): ${a.duration} s, ${a.connections} connections, POST ${out.endpoint}: ${total} requests, ` +
       `${out.requestsPerSec} req/s = ${out.evaluationsPerSec} evaluations/s, latency p50 ${out.latencyMs.p50} ms, p99 ${out.latencyMs.p99} ms, max ${out.latencyMs.max} ms`);
     console.log(`workerd CPU: ${out.workerdCpuSeconds} s for ${total} requests = ${out.workerdCpuUsPerRequest} µs per request, ` +
       `${out.evaluationsPerWorkerdCpuSecond} evaluations per CPU-second (one core)`);

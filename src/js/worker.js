@@ -485,18 +485,34 @@ async function servePdp(inst, request, ctx, url, rid) {
   const pdp = await inst.ready(ctx);
   if (pdp.error) return unavailable(pdp, rid);
   inst.maybeRefresh(ctx);
-  // Objects take the evaluator's fast path; anything else goes to the engine as text so
-  // malformed JSON and non-object bodies get its typed errors.
+  // An id-only evaluation takes the evaluator's fast path as an object; everything else
+  // goes to the engine as the text received (parsed once, typed errors with line/column).
   let input = text;
-  try {
-    const v = JSON.parse(text);
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) input = v;
-  } catch {
-    /* the engine reports the syntax error with line and column */
+  if (op === "evaluate") {
+    try {
+      const v = JSON.parse(text);
+      if (idsOnly(v)) input = v;
+    } catch {
+      /* the engine reports the syntax error */
+    }
   }
   const result = pdp[op](input);
   if (result && result.error) return respond(statusOf(result.error.code), result, rid);
   return respond(200, result, rid);
+}
+
+const isStr = (x) => typeof x === "string";
+
+/** `{subject:{type,id}, action:{name}, resource:{type,id}}` and nothing else. */
+function idsOnly(r) {
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return false;
+  const { subject: s, action: a, resource: o } = r;
+  return (
+    Object.keys(r).length === 3 &&
+    s !== null && typeof s === "object" && isStr(s.type) && isStr(s.id) && Object.keys(s).length === 2 &&
+    a !== null && typeof a === "object" && isStr(a.name) && Object.keys(a).length === 1 &&
+    o !== null && typeof o === "object" && isStr(o.type) && isStr(o.id) && Object.keys(o).length === 2
+  );
 }
 
 function notFound(rid, path) {
