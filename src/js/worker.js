@@ -482,7 +482,7 @@ async function servePdp(inst, request, ctx, url, rid) {
   }
   const text = await readBody(request, s.maxBodyBytes);
   if (typeof text !== "string") return respond(text.status, text.body, rid);
-  const pdp = await inst.ready(ctx);
+  const pdp = inst.pdp ?? (await inst.ready(ctx));
   if (pdp.error) return unavailable(pdp, rid);
   inst.maybeRefresh(ctx);
   // An id-only evaluation takes the evaluator's fast path as an object; everything else
@@ -527,7 +527,7 @@ async function serveStatus(inst, request, ctx, rid) {
   if (request.method !== "GET") return methodNotAllowed("GET", rid);
   const denied = checkKey(inst, request, rid);
   if (denied) return denied;
-  const pdp = await inst.ready(ctx);
+  const pdp = inst.pdp ?? (await inst.ready(ctx));
   inst.maybeRefresh(ctx);
   return respond(pdp.error ? 503 : 200, inst.status(), rid);
 }
@@ -588,7 +588,7 @@ async function servePep(inst, request, ctx, url, rid) {
   if (!req.resource.id || !req.resource.type || !req.action.name) {
     return respond(500, err("route.invalid", `route \`${route.template}\` does not resolve to a complete request`), rid);
   }
-  const pdp = await inst.ready(ctx);
+  const pdp = inst.pdp ?? (await inst.ready(ctx));
   if (pdp.error) return unavailable(pdp, rid);
   inst.maybeRefresh(ctx);
   const result = pdp.evaluate(req, token ? { token } : undefined);
@@ -666,7 +666,7 @@ export function createWorker(bundled = {}) {
     /** Cron trigger: refresh URL sources now. */
     async scheduled(event, env, ctx) {
       const inst = instance(env ?? {});
-      const pdp = await inst.ready(ctx);
+      const pdp = inst.pdp ?? (await inst.ready(ctx));
       if (pdp.error) return;
       inst.lastCheck = 0;
       inst.maybeRefresh(ctx);
