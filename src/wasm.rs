@@ -74,6 +74,18 @@ impl JsEngine {
         change_wire(self.inner.delete_node_properties_json(json))
     }
 
+    /// Replace graph (and policies, when the snapshot holds them) from a binary snapshot
+    /// (`KBACSNAP…`); nothing changes unless it is valid.
+    #[wasm_bindgen(js_name = loadSnapshot)]
+    pub fn load_snapshot(&mut self, bytes: &[u8]) -> String {
+        change_wire(self.inner.load_snapshot(bytes))
+    }
+
+    /// The graph and policies as a binary snapshot.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.inner.snapshot_bytes()
+    }
+
     /// Replace all policies: `{"policies":n}` or `{"error":{…}}`.
     #[wasm_bindgen(js_name = setPolicies)]
     pub fn set_policies(&mut self, json: &str) -> String {

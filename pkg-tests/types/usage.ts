@@ -47,6 +47,8 @@ export async function main(): Promise<string> {
   const refreshed = await pdp.refresh();
   const msg = refreshed.ok ? String(refreshed.changed) : refreshed.error.code;
   const bytes: number = pdp.stats().memoryBytes;
+  const snap: Uint8Array = pdp.snapshot();
+  await createEvaluator({ snapshot: snap });
   pdp.now = () => Date.now() / 1000;
   const adv = stepUpFromAdvice([{ error: "insufficient_user_authentication", acr_values: "mfa" }]);
   pdp.close();

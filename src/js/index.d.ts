@@ -215,6 +215,8 @@ export interface Evaluator {
   deleteNodeProperties(batch: CaptureBatch | string): GraphChange | ErrorResult;
   setPolicies(policies: Policy | Policy[] | string | Uint8Array): { policies: number } | ErrorResult;
   stats(): Stats;
+  /** The graph and policies as a binary snapshot (`KBACSNAP…`); pass it as `graph` to load it fast. */
+  snapshot(): Uint8Array;
   /** `WWW-Authenticate` value for a step-up / insufficient-scope denial, else `null`. */
   challenge(result: EvaluationResult): string | null;
   /** Re-load URL sources (ETag); swaps atomically, keeps serving the old state on failure. */
@@ -244,6 +246,8 @@ export class Engine {
   deleteRelationships(json: string): string;
   deleteNodeProperties(json: string): string;
   setPolicies(json: string): string;
+  loadSnapshot(bytes: Uint8Array): string;
+  snapshot(): Uint8Array;
   evaluate(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
   evaluations(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
   explain(request: string, now?: number | null, token?: string | null, claims?: string | null): string;

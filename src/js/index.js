@@ -500,6 +500,11 @@ class Evaluator {
     return parseWire(this.#live().deleteNodeProperties(requestText(batch)));
   }
 
+  /** The graph and policies as a binary snapshot (`KBACSNAP…`), loadable as `graph`. */
+  snapshot() {
+    return this.#live().snapshot();
+  }
+
   /** Replace all policies (atomically in the engine): `{policies}` or `{error}`. */
   setPolicies(policies) {
     const p = contentParts(policies, "policies");
