@@ -74,7 +74,8 @@ const server = createServer((req, res) => {
   });
 });
 server.on("error", (e) => {
-  console.error(`serve-www: cannot listen on ${HOST}:${port}: ${e.message}`);
+  const hint = e.code === "EADDRINUSE" ? " (set PORT to another port, or PORT=0 for a free one)" : "";
+  console.error(`serve-www: cannot listen on ${HOST}:${port}: ${e.message}${hint}`);
   process.exit(1);
 });
 server.listen(port, HOST, () => {
