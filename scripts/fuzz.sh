@@ -4,7 +4,11 @@
 #
 #   bash scripts/fuzz.sh                      every target, 10 minutes each
 #   bash scripts/fuzz.sh 60 cypher_roundtrip  one target, one minute
-#   KBAC_FUZZ_NICE=10 KBAC_FUZZ_JOBS=1 bash scripts/fuzz.sh 600
+#   KBAC_FUZZ_SANITIZER=address bash scripts/fuzz.sh 600   with AddressSanitizer
+#
+# The crate forbids `unsafe`, so the default is no sanitizer (`-s none`): several times the
+# executions per second; KBAC_FUZZ_SANITIZER=address adds ASan for the dependencies' unsafe
+# code. KBAC_FUZZ_NICE sets the niceness (default 10).
 #
 # Needs nightly and cargo-fuzz (`rustup toolchain install nightly; cargo install cargo-fuzz`).
 # The grown corpus lives in fuzz/corpus/<target> (gitignored), seeded from the committed
@@ -23,6 +27,7 @@ if [ "${#TARGETS[@]}" -eq 0 ]; then
   TARGETS=(cypher_roundtrip policy_json capture_batch authzen_request jwt_verify)
 fi
 NICE="${KBAC_FUZZ_NICE:-10}"
+SAN="${KBAC_FUZZ_SANITIZER:-none}"
 LOGS="$ROOT/fuzz/artifacts/logs" # fuzz/artifacts is gitignored
 mkdir -p "$LOGS"
 
@@ -36,11 +41,11 @@ for t in "${TARGETS[@]}"; do
   before_oom=$(ls "$A" 2>/dev/null | grep -c '^oom-' || true)
   log="$LOGS/$t.log"
   echo "==== $t: ${SECONDS_EACH}s (log: fuzz/artifacts/logs/$t.log)"
-  nice -n "$NICE" cargo +nightly fuzz build "$t" || { status=1; continue; }
+  nice -n "$NICE" cargo +nightly fuzz build -s "$SAN" "$t" || { status=1; continue; }
   dict=()
   [ -f "fuzz/dicts/$t.dict" ] && dict=(-dict="fuzz/dicts/$t.dict")
   t0=$SECONDS
-  nice -n "$NICE" cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  nice -n "$NICE" cargo +nightly fuzz run -s "$SAN" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${dict[@]}" \
     >"$log" 2>&1
   rc=$?
