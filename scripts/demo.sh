@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # The demo: build the npm package, then run the reference step-up scenario
 # (../shared/scenarios/step-up-laptop) through the native CLI and through Node.
+#
+#   bash scripts/demo.sh --serve   build the package and the demo page (www/), serve it on
+#                                  http://127.0.0.1:8080/ (PORT=… to change; PORT=0: a free port)
 set -euo pipefail
+
+SERVE=0
+for arg in "$@"; do
+  case "$arg" in
+    --serve) SERVE=1 ;;
+    *) echo "demo: unknown option $arg (only --serve)" >&2; exit 2 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,6 +22,12 @@ S="${KBAC_SCENARIO_DIR:-$ROOT/../shared/scenarios/step-up-laptop}"
 
 bash scripts/setup.sh
 bash scripts/build-pkg.sh
+
+if [ "$SERVE" = 1 ]; then
+  KBAC_SCENARIO_DIR="$S" bash scripts/build-www.sh
+  printf '\n==== demo page: open the URL below (Ctrl+C stops)\n'
+  PORT="${PORT:-8080}" exec node scripts/serve-www.mjs
+fi
 
 printf '\n==== CLI: kbac eval (no token)\n'
 cargo run --quiet --release --bin kbac -- eval \
