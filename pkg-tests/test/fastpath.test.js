@@ -37,3 +37,35 @@ test("fast path and JSON path agree", async () => {
   assert.ok(pdp.evaluate(requests[2]).stepUp);
   pdp.close();
 });
+
+test("batch fast path and JSON path agree", async () => {
+  const { graph, policies } = await scenarioInputs();
+  const owns = { meta: { policy_version: "2.0-kbac" }, subject: { type: "Person" }, actions: ["OWNS_IT"], resource: { type: "Laptop" }, condition: { cypher: "MATCH (subject:Person)-[:OWNS]->(resource)" } };
+  const pdp = await createEvaluator({ graph, policies: [policies, owns] });
+  const laptop = { type: "Laptop", id: "airbook-xyz" };
+  const batches = [
+    { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, evaluations: [{ resource: laptop }, { resource: { type: "Laptop", id: "nope" } }, { subject: { type: "Person", id: "satchmo" }, resource: laptop }] },
+    { evaluations: [
+      { subject: { type: "Token", id: "alice" }, action: { name: "CAN_SERVICE" }, resource: laptop }, // advice
+      { subject: { type: "Token", id: "alice" }, action: { name: "NOPE" }, resource: laptop }, // reason
+      { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, resource: laptop }, // true
+      { subject: { type: "Token", id: "alice" }, action: { name: "CAN_SERVICE" }, resource: { type: "Laptop", id: "x" } },
+    ] },
+    { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, evaluations: [{ resource: laptop }, { subject: null, resource: laptop }] }, // null replaces
+    { subject: { type: "Person", id: "" }, action: { name: "OWNS_IT" }, evaluations: [{ resource: laptop }] }, // empty id
+    { subject: { type: "Person", id: "ka\0rel" }, action: { name: "OWNS_IT" }, evaluations: [{ resource: laptop }, { resource: { type: "L\0\0\0\0", id: "x" } }] },
+    { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, evaluations: Array.from({ length: 10_001 }, () => ({ resource: laptop })) }, // over the limit
+    { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, resource: laptop, evaluations: [] }, // single
+    { subject: { type: "Person", id: "karel" }, action: { name: "OWNS_IT" }, options: { evaluations_semantic: "deny_on_first_deny" }, evaluations: [{ resource: { type: "Laptop", id: "x" } }, { resource: laptop }] },
+  ];
+  for (const b of batches) {
+    for (const o of [undefined, { token: "not.a.jwt" }]) {
+      const fast = pdp.evaluations(b, o);
+      const slow = pdp.evaluations(JSON.stringify(b), o);
+      assert.deepEqual(wire(fast), wire(slow), JSON.stringify(b).slice(0, 160));
+      if (Array.isArray(fast.evaluations)) fast.evaluations.forEach((e, i) => assert.deepEqual(e.stepUp, slow.evaluations[i].stepUp));
+    }
+  }
+  assert.equal(pdp.evaluations(batches[1]).evaluations[0].stepUp.acrValues.length, 0);
+  pdp.close();
+});
