@@ -46,6 +46,9 @@ finish() {
 step "setup" bash scripts/setup.sh || finish
 step "cargo test" cargo test --all-targets
 step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
+# The fuzz crate (its seeds replay in `cargo test` via tests/fuzz_replay.rs); running it
+# needs nightly: bash scripts/fuzz.sh.
+step "fuzz crate compiles" cargo check --manifest-path fuzz/Cargo.toml --no-default-features --bins
 step "cargo clippy (wasm32)" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 if step "build npm package" bash scripts/build-pkg.sh; then
   pkg_tests() {
