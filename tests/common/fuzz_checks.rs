@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// The targets, by name (also the seed directory names).
-pub const TARGETS: &[&str] = &["cypher_roundtrip", "policy_json", "capture_batch", "authzen_request", "jwt_verify"];
+pub const TARGETS: &[&str] = &["cypher_roundtrip", "policy_json", "capture_batch", "authzen_request", "jwt_verify", "snapshot_load"];
 
 /// Run the named check on one input (used by the replay test).
 pub fn check(target: &str, data: &[u8]) {
@@ -24,6 +24,7 @@ pub fn check(target: &str, data: &[u8]) {
         "capture_batch" => check_capture_batch(data),
         "authzen_request" => check_authzen_request(data),
         "jwt_verify" => check_jwt_verify(data),
+        "snapshot_load" => check_snapshot_load(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -348,4 +349,98 @@ pub fn check_jwt_verify(data: &[u8]) {
         _ => panic!("verify and verify_cached disagree: {direct:?} vs {cached:?}"),
     }
     let _ = kbac::token::peek_header(&token);
+}
+
+// ----- binary snapshots ----------------------------------------------------------------------
+
+const SNAP_HEADER: usize = 32;
+
+/// The snapshot body checksum (a copy of `graph::snapshot`'s private function; the replay
+/// test checks that `seal` reproduces real snapshots byte for byte, so a drift shows).
+fn snapshot_checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h: u64 = 0x243F_6A88_85A3_08D3 ^ (bytes.len() as u64);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    for (i, b) in chunks.remainder().iter().enumerate() {
+        h = (h ^ (u64::from(*b) << (i * 8))).wrapping_mul(K).rotate_left(29);
+    }
+    h ^ (h >> 31)
+}
+
+/// Make fuzzed bytes get past the checksum: an input that starts like a snapshot gets its
+/// body length and checksum fields recomputed (unless its first flag byte's top bit asks
+/// for the bytes as they are); anything else becomes the body of a format-1 snapshot.
+pub fn seal(data: &[u8]) -> Vec<u8> {
+    let magic = kbac::graph::snapshot::MAGIC;
+    let body: &[u8] = match data.get(..SNAP_HEADER) {
+        Some(head) if head.starts_with(magic) => {
+            if head.get(12).is_some_and(|f| f & 0x80 != 0) {
+                return data.to_vec();
+            }
+            data.get(SNAP_HEADER..).unwrap_or_default()
+        }
+        _ => data,
+    };
+    let mut out = Vec::with_capacity(SNAP_HEADER + body.len());
+    out.extend_from_slice(magic);
+    match data.get(..SNAP_HEADER) {
+        Some(head) if head.starts_with(magic) => out.extend_from_slice(head.get(8..16).unwrap_or_default()),
+        _ => {
+            out.extend_from_slice(&1u32.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&snapshot_checksum(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Arbitrary bytes (sealed with a valid checksum) → `load_snapshot` on the fixture engine:
+/// a refused snapshot changes nothing; an accepted one answers JSON, survives graph updates,
+/// and writes a snapshot that loads again into a fresh engine with the same answers.
+pub fn check_snapshot_load(data: &[u8]) {
+    let bytes = seal(data);
+    let mut e = fixture_engine();
+    let before = probe_with(&e, true);
+    let version = e.version();
+    match e.load_snapshot(&bytes) {
+        Err(err) => {
+            assert!(Code::ALL.contains(&err.code()));
+            assert_eq!(e.version(), version, "failed snapshot load bumped the version");
+            let after = probe_with(&e, true);
+            for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+                assert_eq!(b, a, "snapshot load failed ({err}) but probe {i} changed");
+            }
+        }
+        Ok(_) => {
+            let answers = probe(&e);
+            for a in &answers {
+                assert_wire(a, "after snapshot load");
+            }
+            let again = e.snapshot_bytes();
+            let mut fresh = Engine::new(EngineConfig::default());
+            if let Err(err) = fresh.load_snapshot(&again) {
+                panic!("a snapshot written by an engine that accepted one does not load: {err}");
+            }
+            if let Err(err) = fresh.set_jwks_json(jwks_json()) {
+                panic!("fixture JWKS: {err}");
+            }
+            assert_eq!(probe(&fresh), answers, "answers changed across snapshot write + load");
+            // Mutations on whatever graph the snapshot described.
+            let _ = e.load_graph_json(r#"{"nodes":[{"external_id":"a","type":"Person","is_identity":true},{"external_id":"z","type":"Car"}],
+                "relationships":[{"source":{"external_id":"a","type":"Person"},"target":{"external_id":"z","type":"Car"},"type":"OWNS"}]}"#);
+            let _ = e.delete_relationships_json(r#"{"relationships":[{"source":{"external_id":"a","type":"Person"},"target":{"external_id":"a","type":"Car"},"type":"OWNS"}]}"#);
+            let _ = e.delete_node_properties_json(r#"{"nodes":[{"external_id":"b","type":"Person","property_types":["level"]}]}"#);
+            let _ = e.delete_nodes_json(r#"{"nodes":[{"external_id":"a","type":"Car"},{"external_id":"b","type":"Person"}]}"#);
+            for a in probe_with(&e, true) {
+                assert_wire(&a, "after updating a loaded snapshot");
+            }
+        }
+    }
 }
