@@ -24,7 +24,7 @@ SECONDS_EACH="${1:-600}"
 shift || true
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
-  TARGETS=(cypher_roundtrip policy_json capture_batch authzen_request jwt_verify)
+  TARGETS=(cypher_roundtrip policy_json capture_batch authzen_request jwt_verify snapshot_load)
 fi
 NICE="${KBAC_FUZZ_NICE:-10}"
 SAN="${KBAC_FUZZ_SANITIZER:-none}"
