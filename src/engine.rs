@@ -35,20 +35,55 @@ pub struct EngineConfig {
     pub limits: Limits,
 }
 
-/// Documented, configurable limits (each exceeded limit has its own error code).
+/// Documented, configurable limits (each exceeded limit has its own error code). In the JSON
+/// configuration they sit under `"limits"` with camelCase names (`maxRequestBytes`, …).
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Bytes of one request / batch / policy document (default 8 MiB for batches, see fields).
+    /// Bytes of one AuthZEN request (default 1 MiB).
     pub max_request_bytes: usize,
+    /// Bytes of one graph batch (default 256 MiB).
     pub max_batch_bytes: usize,
+    /// Nodes + relationships of one graph batch (default 5,000,000).
     pub max_batch_items: usize,
+    /// Bytes of one policy, as Config-API text or compact JSON (default 512,000).
     pub max_policy_bytes: usize,
+    /// Policies in one set (default 10,000).
     pub max_policies: usize,
+    /// Characters of one Cypher condition (default 16 KiB).
     pub max_cypher_len: usize,
+    /// Nesting of Cypher expressions (default 64, at most 128).
     pub max_expr_depth: usize,
+    /// Nesting of `condition.filter` (default 32, at most 128).
     pub max_filter_depth: usize,
+    /// Items of one `IN` list (default 100,000).
     pub max_in_list: usize,
+    /// Items of one `evaluations` batch (default 10,000).
     pub max_evaluations: usize,
+}
+
+impl Limits {
+    /// Set the limit named `name` (camelCase, as in the JSON configuration).
+    fn set(&mut self, name: &str, value: usize) -> std::result::Result<(), String> {
+        // Depths bound recursion (the stack), so they have a ceiling.
+        let (field, ceiling) = match name {
+            "maxRequestBytes" => (&mut self.max_request_bytes, usize::MAX),
+            "maxBatchBytes" => (&mut self.max_batch_bytes, usize::MAX),
+            "maxBatchItems" => (&mut self.max_batch_items, usize::MAX),
+            "maxPolicyBytes" => (&mut self.max_policy_bytes, usize::MAX),
+            "maxPolicies" => (&mut self.max_policies, usize::MAX),
+            "maxCypherLength" => (&mut self.max_cypher_len, usize::MAX),
+            "maxExpressionDepth" => (&mut self.max_expr_depth, 128),
+            "maxFilterDepth" => (&mut self.max_filter_depth, 128),
+            "maxInList" => (&mut self.max_in_list, usize::MAX),
+            "maxEvaluations" => (&mut self.max_evaluations, usize::MAX),
+            _ => return Err(format!("`limits.{name}` is not a known limit")),
+        };
+        if value > ceiling {
+            return Err(format!("`limits.{name}` may be at most {ceiling}"));
+        }
+        *field = value;
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -146,6 +181,7 @@ impl Engine {
 
     /// Build from a JSON configuration (`{"maxPathLength", "visitBudget", "tokenType",
     /// "subjectClaim", "identityType", "assuranceLevels", "scopeActions": {scope: [action…]},
+    /// "limits": {"maxRequestBytes", "maxPolicyBytes", …} (see [`Limits`]),
     /// "token": {issuer, audience, leeway, requiredClaims, allowedAlgorithms, maxTokenLength,
     /// hs256Secret}, "jwks": {...}}`). Token options are checked strictly (a wrong type or an
     /// unknown member is `config.invalid`): a silently ignored issuer would accept any issuer.
@@ -179,6 +215,21 @@ impl Engine {
             c.scope_actions = serde_json::from_value(map.clone()).map_err(|_| {
                 Error::new(Code::ConfigInvalid, "`scopeActions` must map each scope to an array of action names").at_path("scopeActions")
             })?;
+        }
+        match o.get("limits") {
+            None | Some(Json::Null) => {}
+            Some(Json::Object(limits)) => {
+                for (name, value) in limits {
+                    let path = format!("limits.{name}");
+                    let n = value
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| Error::new(Code::ConfigInvalid, format!("`{path}` must be a positive integer")).at_path(path.as_str()))?;
+                    c.limits.set(name, n).map_err(|m| Error::new(Code::ConfigInvalid, m).at_path(path))?;
+                }
+            }
+            Some(_) => return Err(Error::new(Code::ConfigInvalid, "`limits` must be an object").at_path("limits")),
         }
         let mut engine = Engine::new(c);
         if o.contains_key("token") || o.contains_key("jwks") {
@@ -481,7 +532,7 @@ impl Engine {
     }
 
     fn search_json(&self, request: &str, opts: &EvalOptions, kind: SearchKind) -> String {
-        let result = (|| -> Result<Json> {
+        let result = (|| -> Result<authzen::SearchAnswer> {
             let doc = authzen::parse_json(request, self.config.limits.max_request_bytes, "request")?;
             let sr = authzen::parse_search(&doc, kind)?;
             let state = self.resolve_token(opts).map_err(|r| Error::new(r.code, r.message))?;
@@ -492,8 +543,8 @@ impl Engine {
             };
             let inputs = Inputs { claims, now: opts.now };
             let req = &sr.request;
-            let results: Vec<Json> = match kind {
-                SearchKind::Action => self.search_actions(req, opts).into_iter().map(|a| serde_json::json!({ "name": a })).collect(),
+            let results: Vec<authzen::SearchResult> = match kind {
+                SearchKind::Action => self.search_actions(req, opts).into_iter().map(|name| authzen::SearchResult::Action { name }).collect(),
                 SearchKind::Subject | SearchKind::Resource => {
                     let end = if kind == SearchKind::Subject { SearchEnd::Subject } else { SearchEnd::Resource };
                     let found = eval::search(&self.graph, &self.policies, self.candidates(&req.action.name), &self.config, req, inputs, end);
@@ -506,13 +557,13 @@ impl Engine {
                         let resource = if kind == SearchKind::Resource { id } else { req.resource.id.as_str() };
                         claims.and_then(|c| self.token_permits(c, &req.action.name, resource)) != Some(false)
                     };
-                    found.items.into_iter().filter(|(_, id)| permits(id)).map(|(ty, id)| serde_json::json!({"type": ty, "id": id})).collect()
+                    found.items.into_iter().filter(|(_, id)| permits(id)).map(|(ty, id)| authzen::SearchResult::Entity { ty, id }).collect()
                 }
             };
             authzen::paginate(kind, &sr, self.version, results)
         })();
-        match result {
-            Ok(v) => v.to_string(),
+        match result.and_then(|answer| serde_json::to_string(&answer).map_err(|e| Error::new(Code::SearchInvalid, e.to_string()))) {
+            Ok(v) => v,
             Err(e) => e.to_wire(),
         }
     }

@@ -100,7 +100,6 @@ fn policy_text_size_is_policy_too_large() {
 /// The same limit for a policy given as a JSON object (not a Config-API string): a policy
 /// document of any size is accepted today, so `max_policy_bytes` does not bound it.
 #[test]
-#[ignore = "reported: max_policy_bytes only applies to Config-API string records; set_policies_json has no size limit"]
 fn policy_object_size_is_policy_too_large() {
     let mut e = engine_with(|c| c.limits.max_policy_bytes = 400);
     let mut p = policy(MATCH, None);
@@ -325,8 +324,9 @@ fn defaults_match_the_readme_limits_table() {
     let l = Limits::default();
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let table: Vec<&str> = readme.lines().skip_while(|l| !l.starts_with("## Limits")).take_while(|l| !l.starts_with("## Repository")).collect();
-    let row = |name: &str| -> String {
-        table.iter().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_else(|| panic!("README limits table has no `{name}` row")).to_string()
+    // A row per limit: its `config key` cell and the default (prefix of the default cell).
+    let row = |key: &str| -> String {
+        table.iter().find(|l| l.contains(&format!("`{key}`"))).unwrap_or_else(|| panic!("README limits table has no `{key}` row")).to_string()
     };
     let mib = |n: usize| format!("{} MiB", n >> 20);
     let thousands = |n: u64| {
@@ -341,21 +341,29 @@ fn defaults_match_the_readme_limits_table() {
         out
     };
     let checks: Vec<(&str, String)> = vec![
-        ("request JSON", mib(l.max_request_bytes)),
-        ("graph batch", format!("{}, {} items", mib(l.max_batch_bytes), thousands(l.max_batch_items as u64))),
-        ("policy text", format!("{} bytes; {} policies", thousands(l.max_policy_bytes as u64), thousands(l.max_policies as u64))),
-        ("Cypher text / expression depth", format!("{} KiB / {}", l.max_cypher_len >> 10, l.max_expr_depth)),
-        ("filter depth", l.max_filter_depth.to_string()),
-        ("`IN` list", format!("{} items", thousands(l.max_in_list as u64))),
-        ("path length (`maxPathLength`)", format!("{} (max 64)", c.max_path_length)),
-        ("visits per evaluation", thousands(c.visit_budget)),
-        ("batch evaluations", thousands(l.max_evaluations as u64)),
-        ("JSON nesting", "128".to_string()),
+        ("maxRequestBytes", mib(l.max_request_bytes)),
+        ("maxBatchBytes", format!("{} / {}", mib(l.max_batch_bytes), thousands(l.max_batch_items as u64))),
+        ("maxPolicyBytes", format!("{} bytes", thousands(l.max_policy_bytes as u64))),
+        ("maxPolicies", thousands(l.max_policies as u64)),
+        ("maxCypherLength", format!("{} KiB", l.max_cypher_len >> 10)),
+        ("maxExpressionDepth", format!("{} (at most 128)", l.max_expr_depth)),
+        ("maxFilterDepth", format!("{} (at most 128)", l.max_filter_depth)),
+        ("maxInList", format!("{} items", thousands(l.max_in_list as u64))),
+        ("maxEvaluations", thousands(l.max_evaluations as u64)),
+        ("maxPathLength", format!("{} (at most 64)", c.max_path_length)),
+        ("visitBudget", format!("{} (search: 8x)", thousands(c.visit_budget))),
     ];
-    for (name, value) in checks {
-        let r = row(name);
+    for (key, value) in checks {
+        let r = row(key);
         assert!(r.contains(&format!("| {value} |")), "README row `{r}` does not show the default `{value}`");
+        if key.starts_with("max") && key != "maxPathLength" {
+            // every documented limit key is one the configuration accepts
+            let config = format!(r#"{{"limits": {{"{key}": 7}}}}"#);
+            assert!(Engine::from_config_json(&config).is_ok(), "the configuration does not accept `limits.{key}`");
+        }
     }
+    assert!(row("maxBatchItems").contains("graph batch"));
+    assert!(table.iter().any(|l| l.starts_with("| JSON nesting | fixed | 128 |")), "README documents the fixed JSON nesting limit");
     assert_eq!(l.max_cypher_len, kbac::cypher::ParseLimits::default().max_len);
     assert_eq!(l.max_expr_depth, kbac::cypher::ParseLimits::default().max_depth);
 }
@@ -450,7 +458,6 @@ fn unbounded_pattern_on_a_dense_graph_stops_at_the_visit_budget() {
 /// (8 + candidates) x budget: 3.7 s release / 28 s debug here before it says
 /// `budget_exhausted`.
 #[test]
-#[ignore = "reported: search confirms every candidate with a fresh visit budget, so its work is not bounded by the budget"]
 fn resource_search_on_a_dense_graph_stops_at_its_budget() {
     let e = dense_engine("MATCH (subject:Person)-[*]-(resource:Doc)");
     let out = timed("`-[*]-` resource search", Duration::from_secs(2), || e.search_resources_json(&search_docs_of_alice(), &EvalOptions::default()));
@@ -488,10 +495,9 @@ fn deep_or_trees_answer_within_budget() {
 /// (`Env::truth`): ~3,000 operands overflow a 2 MiB stack in debug, ~10,000 in release, and
 /// the process aborts. Expected: a balanced or n-ary tree (or a limit with its own code).
 #[test]
-#[ignore = "reported: a filter with thousands of AND/OR operands overflows the stack when evaluated (process abort)"]
 fn wide_and_or_filters_do_not_overflow_the_stack() {
     let opts = EvalOptions::default();
-    let mut e = engine_with(|_| {});
+    let mut e = engine_with(|c| c.limits.max_policy_bytes = 16 << 20);
     small_graph(&mut e);
     for op in ["OR", "AND"] {
         let leaves = (0..50_000).map(|i| json!({"attribute": "$resource.properties.code", "operator": "=", "value": -i - 1})).collect::<Vec<_>>();
@@ -509,7 +515,10 @@ fn wide_and_or_filters_do_not_overflow_the_stack() {
 #[test]
 fn in_list_of_100k_elements_answers_within_budget() {
     let opts = EvalOptions::default();
-    let mut e = engine_with(|c| c.limits.max_cypher_len = 1 << 20);
+    let mut e = engine_with(|c| {
+        c.limits.max_cypher_len = 1 << 20;
+        c.limits.max_policy_bytes = 16 << 20;
+    });
     small_graph(&mut e);
     let n = EngineConfig::default().limits.max_in_list;
     let values: Vec<i64> = (0..n as i64).map(|i| i * 2 + 1001).collect();
@@ -534,4 +543,21 @@ fn in_list_of_100k_elements_answers_within_budget() {
         "evaluations": (0..1000).map(|_| json!({"resource": {"type": "Doc", "id": "d1", "properties": {"code": 7}}})).collect::<Vec<_>>()}).to_string();
     let out = timed("1,000 evaluations against the 100k IN list", Duration::from_secs(30), || e.evaluations_json(&batch, &opts));
     assert_eq!(wire(&out)["evaluations"].as_array().unwrap().len(), 1000);
+}
+
+/// Limits come from the JSON configuration (`"limits"`, camelCase names); unknown names,
+/// non-positive values and depths over their ceiling are `config.invalid`.
+#[test]
+fn limits_are_read_from_the_json_configuration() {
+    let e = Engine::from_config_json(r#"{"limits": {"maxPolicyBytes": 400, "maxInList": 3, "maxEvaluations": 2}}"#).unwrap();
+    let l = &e.config().limits;
+    assert_eq!((l.max_policy_bytes, l.max_in_list, l.max_evaluations), (400, 3, 2));
+    assert_eq!(l.max_policies, EngineConfig::default().limits.max_policies, "unnamed limits keep their defaults");
+    for bad in [r#"{"limits": {"maxPolicyByte": 1}}"#, r#"{"limits": {"maxInList": 0}}"#, r#"{"limits": {"maxInList": "3"}}"#, r#"{"limits": {"maxFilterDepth": 129}}"#, r#"{"limits": []}"#] {
+        let err = Engine::from_config_json(bad).unwrap_err();
+        assert_eq!(err.code(), Code::ConfigInvalid, "{bad}");
+    }
+    let mut e = e;
+    let p = policy(MATCH, Some(json!({"attribute": "$resource.properties.code", "operator": "IN", "value": [1, 2, 3, 4]})));
+    assert_eq!(set(&mut e, &p), Err(Code::LimitInList));
 }

@@ -313,14 +313,43 @@ fn query_hash(kind: SearchKind, req: &Request, limit: Option<usize>) -> u64 {
     h.finish()
 }
 
+/// One search result. Entities keep the member order `{"type","id"}` on the wire: the
+/// official interop runner compares JSON text.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum SearchResult {
+    Entity {
+        #[serde(rename = "type")]
+        ty: String,
+        id: String,
+    },
+    Action {
+        name: String,
+    },
+}
+
+/// `page` of a search answer.
+#[derive(Debug, serde::Serialize)]
+pub struct PageOut {
+    pub next_token: String,
+    pub count: usize,
+    pub total: usize,
+}
+
+/// A search answer: `page` only when the request asked for one.
+#[derive(Debug, serde::Serialize)]
+pub struct SearchAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageOut>,
+    pub results: Vec<SearchResult>,
+}
+
 /// Apply pagination to a complete, stably ordered result list. Tokens are opaque and bound to
 /// the snapshot version and the query.
-pub fn paginate(kind: SearchKind, sr: &SearchRequest, version: u64, results: Vec<Json>) -> Result<Json> {
+pub fn paginate(kind: SearchKind, sr: &SearchRequest, version: u64, results: Vec<SearchResult>) -> Result<SearchAnswer> {
     let total = results.len();
-    let mut out = Map::new();
     let Some(page) = &sr.page else {
-        out.insert("results".into(), Json::Array(results));
-        return Ok(Json::Object(out));
+        return Ok(SearchAnswer { page: None, results });
     };
     let qh = query_hash(kind, &sr.request, page.limit);
     let offset = match &page.token {
@@ -337,16 +366,10 @@ pub fn paginate(kind: SearchKind, sr: &SearchRequest, version: u64, results: Vec
         }
     };
     let limit = page.limit.unwrap_or(usize::MAX);
-    let slice: Vec<Json> = results.into_iter().skip(offset).take(limit).collect();
+    let slice: Vec<SearchResult> = results.into_iter().skip(offset).take(limit).collect();
     let next = offset.saturating_add(slice.len());
     let next_token = if next < total && limit > 0 { encode_token(version, qh, next) } else { String::new() };
-    let mut p = Map::new();
-    p.insert("next_token".into(), next_token.into());
-    p.insert("count".into(), slice.len().into());
-    p.insert("total".into(), total.into());
-    out.insert("page".into(), Json::Object(p));
-    out.insert("results".into(), Json::Array(slice));
-    Ok(Json::Object(out))
+    Ok(SearchAnswer { page: Some(PageOut { next_token, count: slice.len(), total }), results: slice })
 }
 
 fn encode_token(version: u64, query: u64, offset: usize) -> String {

@@ -129,12 +129,19 @@ fn identities(g: &Graph, config: &EngineConfig, ext: &str) -> SmallVec<NodeId, 4
     out
 }
 
-fn bind<'a>(g: &'a Graph, config: &EngineConfig, req: &'a Request, claims: Option<&'a Map<String, Json>>) -> Option<Bound<'a>> {
+/// The request's subject: a stored node, or the virtual token node (then set in `view`).
+/// Returns the handle and whether the subject is an identity.
+fn bind_subject<'a>(
+    view: &mut View<'a>,
+    config: &EngineConfig,
+    req: &'a Request,
+    claims: Option<&'a Map<String, Json>>,
+) -> Option<(Handle, bool)> {
+    let g = view.g;
     let strings = g.strings();
     let stored_subject = strings.get(&req.subject.ty).zip(strings.get(&req.subject.id)).and_then(|(t, e)| g.find(t, e));
-    let mut view = View { g, token: None, transient: None };
-    let (subject, subject_is_identity) = match stored_subject {
-        Some(id) => (id, g.node(id).is_some_and(|n| n.identity)),
+    match stored_subject {
+        Some(id) => Some((id, g.node(id).is_some_and(|n| n.identity))),
         None if req.subject.ty == config.token_type => {
             // The token node is virtual: it exists for the request, joined to the identity
             // its subject names (even without a token, so step-up advice can be given).
@@ -145,10 +152,16 @@ fn bind<'a>(g: &'a Graph, config: &EngineConfig, req: &'a Request, claims: Optio
                 identities: identities(g, config, &req.subject.id),
                 claims,
             });
-            (TOKEN, true)
+            Some((TOKEN, true))
         }
-        None => return None,
-    };
+        None => None,
+    }
+}
+
+fn bind<'a>(g: &'a Graph, config: &EngineConfig, req: &'a Request, claims: Option<&'a Map<String, Json>>) -> Option<Bound<'a>> {
+    let strings = g.strings();
+    let mut view = View { g, token: None, transient: None };
+    let (subject, subject_is_identity) = bind_subject(&mut view, config, req, claims)?;
     let stored_resource = strings.get(&req.resource.ty).zip(strings.get(&req.resource.id)).and_then(|(t, e)| g.find(t, e));
     let resource = match stored_resource {
         Some(id) => id,
@@ -196,8 +209,24 @@ pub fn decide(
     inputs: Inputs<'_>,
     explain: bool,
 ) -> Decision {
-    let mut chosen = applicable(g, policies, candidates, req).peekable();
-    if chosen.peek().is_none() {
+    let mut budget = config.visit_budget;
+    decide_within(g, policies, candidates, config, req, inputs, explain, &mut budget)
+}
+
+/// [`decide`] drawing its pattern work from `budget` (what is left is written back), so a
+/// caller running many decisions (search) bounds their total work.
+#[allow(clippy::too_many_arguments)]
+fn decide_within(
+    g: &Graph,
+    policies: &[Policy],
+    candidates: &[usize],
+    config: &EngineConfig,
+    req: &Request,
+    inputs: Inputs<'_>,
+    explain: bool,
+    budget: &mut u64,
+) -> Decision {
+    if applicable(g, policies, candidates, req).next().is_none() {
         return Decision::deny(
             Code::NoApplicablePolicy,
             format!(
@@ -228,18 +257,20 @@ pub fn decide(
         subject: bound.subject,
         resource: bound.resource,
     };
-    let mut budget = config.visit_budget;
-    let mut advice: Vec<Json> = Vec::new();
-    for (index, p) in chosen {
-        if p.version == Version::V2Kbac && !bound.subject_is_identity {
-            continue;
-        }
+    // 2.0-kbac policies apply to identity subjects only.
+    let usable = || applicable(g, policies, candidates, req).filter(|(_, p)| p.version != Version::V2Kbac || bound.subject_is_identity);
+    // Every usable policy's input params are checked before any pattern runs, so the answer
+    // does not depend on which policy happens to be tried first.
+    for (_, p) in usable() {
         if let Some(missing) = p.input_params.iter().find(|n| req.input_params().is_none_or(|m| !m.contains_key(n.as_str()))) {
             return Decision::deny(
                 Code::MissingInputParam,
                 format!("missing or wrong input params, `{missing}` (policy `{}`)", p.id),
             );
         }
+    }
+    let mut advice: Vec<Json> = Vec::new();
+    for (index, p) in usable() {
         let filter_truth = p.filter.as_ref().map(|f| env.truth(f, &[]));
         let wants_pattern = match (&p.filter, filter_truth) {
             (None, _) | (_, Some(Some(true))) => true,
@@ -248,10 +279,10 @@ pub fn decide(
         if !wants_pattern {
             continue;
         }
-        let mut s = Search::new(&env, &p.plan, &p.plan.both, budget, Goal::Exists);
+        let mut s = Search::new(&env, &p.plan, &p.plan.both, *budget, Goal::Exists);
         s.want_witness = explain;
         let matched = s.start(&[(p.plan.subject, bound.subject), (p.plan.resource, bound.resource)]) && !s.exhausted;
-        budget = s.budget;
+        *budget = s.budget;
         if s.exhausted {
             return Decision::deny(
                 Code::BudgetExhausted,
@@ -330,19 +361,28 @@ pub fn search(
     let mut found = Found::default();
     let mut seen: rustc_hash::FxHashSet<NodeId> = rustc_hash::FxHashSet::default();
     let chosen: Vec<(usize, &Policy)> = applicable(g, policies, candidates, req).collect();
+    // One budget for the whole search: enumerating and confirming candidates both draw on
+    // it, so no request does more than this much work however many candidates it finds.
     let mut budget = config.visit_budget.saturating_mul(8);
-    for (_, p) in chosen {
+    let strings = g.strings();
+    let wanted_type = match end {
+        SearchEnd::Subject => strings.get(&req.subject.ty),
+        SearchEnd::Resource => strings.get(&req.resource.ty),
+    };
+    let Some(wanted_type) = wanted_type else { return found };
+    'policies: for (_, p) in chosen {
+        let mut view = View { g, token: None, transient: None };
         let bound = match end {
             SearchEnd::Subject => {
                 let Some(r) = g.find_str(&req.resource.ty, &req.resource.id) else { continue };
                 (p.plan.resource, r, &p.plan.from_resource, p.plan.subject)
             }
             SearchEnd::Resource => {
-                let Some(s) = g.find_str(&req.subject.ty, &req.subject.id) else { continue };
+                // The subject may be the virtual token node, as in evaluate.
+                let Some((s, _)) = bind_subject(&mut view, config, req, inputs.claims) else { continue };
                 (p.plan.subject, s, &p.plan.from_subject, p.plan.resource)
             }
         };
-        let view = View { g, token: None, transient: None };
         let env = Env {
             view: &view,
             req,
@@ -360,13 +400,25 @@ pub fn search(
             if h >= TRANSIENT || !seen.insert(h) {
                 continue;
             }
-            let (ty, id) = describe(g, &view, h);
+            // A pattern label also matches nodes that merely carry it as an extra label;
+            // search answers nodes of the requested type only (as evaluate binds them).
+            let Some(node) = g.node(h) else { continue };
+            if node.ty != wanted_type {
+                continue;
+            }
+            let id = strings.resolve(node.ext).to_string();
             let mut check = req.clone();
             match end {
                 SearchEnd::Subject => check.subject.id = id.clone(),
                 SearchEnd::Resource => check.resource.id = id.clone(),
             }
-            if decide(g, policies, candidates, config, &check, inputs, false).decision {
+            let d = decide_within(g, policies, candidates, config, &check, inputs, false, &mut budget);
+            if d.reason.as_ref().is_some_and(|r| r.code == Code::BudgetExhausted) {
+                found.exhausted = true;
+                break 'policies;
+            }
+            if d.decision {
+                let ty = strings.resolve(node.ty).to_string();
                 found.items.push((ty, id));
             }
         }

@@ -370,16 +370,13 @@ pub fn compile_filter(v: &Json, path: &str, depth: usize, cx: &CompileCtx<'_>, a
     match v {
         Json::Null => Ok(None),
         Json::Array(items) => {
-            let mut acc: Option<CExpr> = None;
+            let mut parts = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 if let Some(e) = compile_filter(item, &format!("{path}[{i}]"), depth + 1, cx, advice)? {
-                    acc = Some(match acc {
-                        None => e,
-                        Some(a) => CExpr::And(Box::new(a), Box::new(e)),
-                    });
+                    parts.push(e);
                 }
             }
-            Ok(acc)
+            Ok(balanced(parts, CExpr::And))
         }
         Json::Object(o) if o.is_empty() => Ok(None),
         Json::Object(o) => {
@@ -410,15 +407,29 @@ pub fn compile_filter(v: &Json, path: &str, depth: usize, cx: &CompileCtx<'_>, a
                 if upper == "NOT" {
                     return Ok(parts.pop().map(|e| CExpr::Not(Box::new(e))));
                 }
-                let mut it = parts.into_iter();
-                let first = it.next();
-                return Ok(it.fold(first, |acc, e| {
-                    acc.map(|a| if upper == "AND" { CExpr::And(Box::new(a), Box::new(e)) } else { CExpr::Or(Box::new(a), Box::new(e)) })
-                }));
+                return Ok(balanced(parts, if upper == "AND" { CExpr::And } else { CExpr::Or }));
             }
             leaf(o, op, path, cx, advice).map(Some)
         }
         _ => Err(Error::new(Code::PolicyFilterInvalid, "a filter must be an object or an array").at_path(path)),
+    }
+}
+
+/// Joins the operands of an n-ary AND/OR into a balanced binary tree: the tree is as high as
+/// log2(n), so evaluating (and dropping) a filter with thousands of operands recurses only a
+/// few dozen levels instead of once per operand. Both operators are associative, and the
+/// evaluation order of the leaves is kept.
+fn balanced(mut parts: Vec<CExpr>, join: fn(Box<CExpr>, Box<CExpr>) -> CExpr) -> Option<CExpr> {
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        n => {
+            let right = parts.split_off(n / 2);
+            match (balanced(parts, join), balanced(right, join)) {
+                (Some(l), Some(r)) => Some(join(Box::new(l), Box::new(r))),
+                (l, r) => l.or(r),
+            }
+        }
     }
 }
 

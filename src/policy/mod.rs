@@ -177,6 +177,15 @@ fn parse_record(item: &Json, index: usize, config: &EngineConfig, strings: &mut 
     } else {
         (item.clone(), format!("policy-{index}"), None, Status::Active, Vec::new(), "")
     };
+    if !matches!(item.get("policy"), Some(Json::String(_))) {
+        // Policies given as objects obey the same size limit as Config-API strings, measured
+        // as compact JSON text.
+        let size = policy_json.to_string().len();
+        if size > config.limits.max_policy_bytes {
+            let e = Error::new(Code::PolicyTooLarge, format!("policy of {size} bytes (as compact JSON) exceeds {}", config.limits.max_policy_bytes));
+            return Err(if policy_path.is_empty() { e } else { e.at_path(policy_path) });
+        }
+    }
     if status == Status::Draft {
         return Ok(Loaded::Draft(Draft { id, source: policy_json }));
     }
