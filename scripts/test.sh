@@ -44,7 +44,7 @@ finish() {
 }
 
 step "setup" bash scripts/setup.sh || finish
-step "cargo test" cargo test --all-targets
+step "cargo test" cargo test --all-targets --no-fail-fast
 step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
 # The fuzz crate (its seeds replay in `cargo test` via tests/fuzz_replay.rs); running it
 # needs nightly: bash scripts/fuzz.sh.
