@@ -55,7 +55,8 @@ test(`memory is flat over ${EVALUATIONS} evaluations and ${UPDATES} graph update
     }
   };
 
-  run(Math.ceil(EVALUATIONS / 10), Math.ceil(UPDATES / 10)); // warm-up
+  // warm-up: at least one full cycle of the 50 devices x 4 update kinds, so every node exists
+  run(Math.ceil(EVALUATIONS / 10), Math.max(200, Math.ceil(UPDATES / 10)));
   const base = pdp.stats();
   const t0 = performance.now();
   run(EVALUATIONS, UPDATES);

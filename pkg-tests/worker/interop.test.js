@@ -115,11 +115,9 @@ for (const [file, scenario, top, endpoint, count] of [
 }
 
 // The official search runner compares JSON text, so `{"type","id"}` must come in that member
-// order. The engine currently serialises search results with sorted keys (`{"id","type"}`);
-// tests/interop.rs cannot see it (its expectations go through a sorted serde map).
+// order.
 test(
   "search results keep the member order the official runner compares ({type, id})",
-  { todo: "engine search results are {id, type}: fix the member order in src/engine.rs search_json" },
   async () => {
     const r = await post(wd.url("search", "/access/v1/search/resource"), {
       subject: { type: "user", id: "alice" },
