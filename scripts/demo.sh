@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The demo: build the npm package, then run the reference step-up scenario
-# (../shared/scenarios/step-up-laptop) through the native CLI and through Node.
+# The main job: build the npm package and the demo page (www/), serve the page on
+# http://127.0.0.1:8080/ (PORT=… to change; PORT=0: a free port). Ctrl+C stops it.
 #
-#   bash scripts/demo.sh --serve   build the package and the demo page (www/), serve it on
-#                                  http://127.0.0.1:8080/ (PORT=… to change; PORT=0: a free port)
+#   bash scripts/demo.sh              build + serve the demo page
+#   bash scripts/demo.sh --scenario   build, then run the reference step-up scenario
+#                                     (../shared/scenarios/step-up-laptop) through the
+#                                     native CLI and through Node, and exit
 set -euo pipefail
 
-SERVE=0
+SERVE=1
 for arg in "$@"; do
   case "$arg" in
     --serve) SERVE=1 ;;
-    *) echo "demo: unknown option $arg (only --serve)" >&2; exit 2 ;;
+    --scenario) SERVE=0 ;;
+    *) echo "demo: unknown option $arg (--serve, the default, or --scenario)" >&2; exit 2 ;;
   esac
 done
 

