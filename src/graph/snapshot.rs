@@ -287,6 +287,32 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Matching walks both directions, so a snapshot whose incoming lists are not exactly the
+/// mirror of its outgoing lists (or that links deleted nodes) would answer differently from
+/// one direction than from the other: refuse it. Lists are strictly sorted (checked when
+/// read), so equal counts plus every outgoing edge found incoming means an exact mirror.
+fn check_mirrored(g: &Graph) -> Result<()> {
+    if g.out.edge_count() != g.inc.edge_count() {
+        return Err(corrupt("incoming relationships do not mirror outgoing ones"));
+    }
+    let alive = |n: NodeId| g.nodes.get(n as usize).is_some_and(|x| x.alive);
+    for s in 0..g.nodes.len() as NodeId {
+        let out = g.out.list(s);
+        if !out.is_empty() && !alive(s) {
+            return Err(corrupt("relationship from a deleted node"));
+        }
+        for e in out {
+            if !alive(e.nbr) {
+                return Err(corrupt("relationship to a deleted node"));
+            }
+            if g.inc.list(e.nbr).binary_search(&Edge { ty: e.ty, nbr: s }).is_err() {
+                return Err(corrupt("incoming relationships do not mirror outgoing ones"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Read a snapshot: the graph and the policy document, if one was stored.
 pub fn read(bytes: &[u8]) -> Result<(Graph, Option<String>)> {
     let head = bytes.get(..HEADER).ok_or_else(|| corrupt("header"))?;
@@ -354,9 +380,13 @@ pub fn read(bytes: &[u8]) -> Result<(Graph, Option<String>)> {
     g.out = r.csr(nn, strings)?;
     g.inc = r.csr(nn, strings)?;
     g.rel_count = g.out.edge_count();
+    check_mirrored(&g)?;
     let nr = r.count(13)?;
     for _ in 0..nr {
         let (s, ty, t) = (r.u32()?, r.u32()?, r.u32()?);
+        if g.out.list(s).binary_search(&Edge { ty, nbr: t }).is_err() {
+            return Err(corrupt("properties of a missing relationship"));
+        }
         let props = r.props(strings)?;
         g.rel_props.insert((s, ty, t), props);
     }
@@ -370,4 +400,51 @@ pub fn read(bytes: &[u8]) -> Result<(Graph, Option<String>)> {
     }
     g.version = 1;
     Ok((g, policies))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::graph::capture::{parse_batch, BatchKind};
+
+    fn graph() -> Graph {
+        let mut g = Graph::new();
+        let b = parse_batch(
+            r#"{"nodes":[{"external_id":"a","type":"P"},{"external_id":"b","type":"C"},{"external_id":"c","type":"C"}],
+                "relationships":[{"source":{"external_id":"a","type":"P"},"target":{"external_id":"b","type":"C"},"type":"OWNS"}]}"#,
+            BatchKind::Upsert,
+            &crate::engine::Limits::default(),
+        )
+        .unwrap();
+        g.check(&b).unwrap();
+        g.apply(&b);
+        g
+    }
+
+    #[test]
+    fn round_trip_keeps_relationships() {
+        let (g, _) = read(&write(&graph(), None)).unwrap();
+        let owns = g.strings.get("OWNS").unwrap();
+        assert!(g.has_edge(g.find_str("P", "a").unwrap(), owns, g.find_str("C", "b").unwrap()));
+    }
+
+    /// A checksummed snapshot whose incoming list points elsewhere than its outgoing list
+    /// (`a->b` out, `c<-a` in) is refused, not loaded as a graph that answers differently
+    /// from each end.
+    #[test]
+    fn incoming_lists_must_mirror_outgoing_lists() {
+        let mut g = graph();
+        let (a, c) = (g.find_str("P", "a").unwrap(), g.find_str("C", "c").unwrap());
+        let owns = g.strings.get("OWNS").unwrap();
+        g.inc = Adjacency::build(g.nodes.len(), vec![(c, Edge { ty: owns, nbr: a })]);
+        let err = read(&write(&g, None)).unwrap_err();
+        assert_eq!(err.code(), Code::SnapshotCorrupt);
+        assert!(err.to_string().contains("mirror"), "{err}");
+        // an incoming list with an extra edge: counts differ
+        let mut g = graph();
+        let b = g.find_str("C", "b").unwrap();
+        g.inc = Adjacency::build(g.nodes.len(), vec![(b, Edge { ty: owns, nbr: a }), (c, Edge { ty: owns, nbr: a })]);
+        assert_eq!(read(&write(&g, None)).unwrap_err().code(), Code::SnapshotCorrupt);
+    }
 }
