@@ -13,7 +13,8 @@ use serde_json::Map;
 use crate::authzen;
 use crate::engine::{Engine, EngineConfig, EvalOptions, GraphChange};
 use crate::eval::{Action, Entity, Request};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+use crate::token::Jwks;
 
 /// Result codes of [`JsEngine::evaluate_ids`]: the answer was exactly
 /// `{"decision":false}` / `{"decision":true}`, anything else (read it with `lastResult`),
@@ -91,6 +92,37 @@ impl JsEngine {
     pub fn set_policies(&mut self, json: &str) -> String {
         match self.inner.set_policies_json(json) {
             Ok(n) => serde_json::json!({ "policies": n }).to_string(),
+            Err(e) => e.to_wire(),
+        }
+    }
+
+    /// Replace the token key set (a JWKS JSON document): `{"keys":n,"kids":[…],"skipped":[…]}`
+    /// (`skipped`: the keys that could not be used, as `jwks.invalid` errors) or
+    /// `{"error":{…}}`. On an error the current keys stay: a document that is not a JWKS, and
+    /// also one whose keys are all unusable (a broken key server must not wipe the key set;
+    /// an explicitly empty `{"keys":[]}` is accepted).
+    #[wasm_bindgen(js_name = setJwks)]
+    pub fn set_jwks(&mut self, json: &str) -> String {
+        let (set, skipped) = match Jwks::from_json(json) {
+            Ok(parsed) => parsed,
+            Err(e) => return e.to_wire(),
+        };
+        if set.is_empty() {
+            if let Some(first) = skipped.first() {
+                let mut e = Error::new(Code::JwksInvalid, format!("no key of the JWKS is usable: {}", first.message()));
+                if let Some(path) = &first.location().path {
+                    e = e.at_path(path.clone());
+                }
+                return e.to_wire();
+            }
+        }
+        match self.inner.set_jwks_json(json) {
+            Ok(skipped) => serde_json::json!({
+                "keys": set.len(),
+                "kids": set.kids(),
+                "skipped": skipped.iter().map(Error::to_json).collect::<Vec<_>>(),
+            })
+            .to_string(),
             Err(e) => e.to_wire(),
         }
     }
