@@ -891,3 +891,21 @@ fn a_jwks_refresh_clears_the_cache_and_drops_removed_keys() {
     );
     assert_denied(&decide(&e, &laptop_request("alice"), &with_token(&wrong_iss)), "token.issuer", None);
 }
+
+/// Resource search starts from the virtual token node like evaluate does: with a valid token
+/// for alice her laptop is found; without one (advice only) or with another person's token,
+/// nothing is.
+#[test]
+fn resource_search_from_a_token_subject() {
+    let e = scenario_engine();
+    let search = r#"{"subject":{"type":"Token","id":"alice"},"action":{"name":"CAN_SERVICE"},"resource":{"type":"Laptop"}}"#;
+    let results = |opts: &EvalOptions| -> Value {
+        let out: Value = serde_json::from_str(&e.search_resources_json(search, opts)).unwrap();
+        out["results"].clone()
+    };
+    let alice = es256(&claims_with("alice", json!({"exp": 1_775_490_150, "acr": "mfa"})));
+    assert_eq!(results(&with_token(&alice)), json!([{"type": "Laptop", "id": "airbook-xyz"}]));
+    assert_eq!(results(&EvalOptions { now: Some(NOW), ..EvalOptions::default() }), json!([]));
+    let knight = es256(&claims_with("knightrider", json!({"exp": 1_775_490_150})));
+    assert_eq!(results(&with_token(&knight)), json!([]));
+}
