@@ -287,7 +287,12 @@ function loadParts(engine, graphParts, policiesText) {
   return null;
 }
 
-async function buildEngine(opts, fetcher, conditional) {
+/**
+ * Build a new engine from `opts`. `keys()` answers the evaluator's current key set
+ * (`{text, source}`) or null; it is read once the sources are loaded, just before the
+ * engine is made, so a key rotation during the loading is not lost.
+ */
+async function buildEngine(opts, fetcher, conditional, keys = () => null) {
   const fetched = [];
   const g = await resolveGraph(opts.graph, fetcher, conditional, fetched);
   if (isError(g)) return g;
@@ -296,12 +301,131 @@ async function buildEngine(opts, fetcher, conditional) {
   if (conditional && !g.changed && !p.changed) return { unchanged: true };
   const engine = newEngine(opts.config);
   if (isError(engine)) return engine;
-  const failure = loadParts(engine, g.parts, p.text);
+  const k = keys();
+  const installed = k ? installJwks(engine, k.text, k.source) : null;
+  const failure = isError(installed) ? installed : loadParts(engine, g.parts, p.text);
   if (failure) {
     engine.free();
     return failure;
   }
-  return { engine, fetched };
+  return { engine, fetched, keys: k, installed };
+}
+
+// ---------------------------------------------------------------------------------------
+// Token options: `issuer`, `audience`, `leeway` and `assurance` map onto the engine
+// configuration; `jwks` / `jwksUrl` give the key set, which the evaluator installs into its
+// engine (and re-installs into every engine `refresh()` builds).
+
+const TOKEN_OPTIONS = ["issuer", "audience", "leeway"];
+
+function isPlainObject(x) {
+  return x !== null && typeof x === "object" && !Array.isArray(x) && !isBytes(x);
+}
+
+const given = (x) => x !== undefined && x !== null;
+
+function conflict(option, member) {
+  return err("config.invalid", `\`${option}\` is given both as an option and as \`config.${member}\`; give it once`, { path: option });
+}
+
+/**
+ * The engine configuration with the top-level token options merged in, or `{error}`. A
+ * member given both at the top level and in `config` is `config.invalid`: silently
+ * preferring one of two issuers would be a security bug waiting to happen.
+ */
+function mergedConfig(options) {
+  const base = options.config;
+  const top = TOKEN_OPTIONS.filter((k) => options[k] !== undefined);
+  const keys = options.jwks !== undefined || options.jwksUrl !== undefined;
+  if (top.length === 0 && options.assurance === undefined && !keys) return base;
+  if (base !== undefined && !isPlainObject(base)) return base; // the engine reports it
+  const config = { ...base };
+  if (options.jwks !== undefined && options.jwksUrl !== undefined) {
+    return err("config.invalid", "give `jwks` or `jwksUrl`, not both", { path: "jwksUrl" });
+  }
+  if (keys && given(config.jwks)) return conflict(options.jwks !== undefined ? "jwks" : "jwksUrl", "jwks");
+  if (top.length > 0 && (config.token === undefined || config.token === null || isPlainObject(config.token))) {
+    const token = { ...config.token };
+    for (const k of top) {
+      if (given(token[k])) return conflict(k, `token.${k}`);
+      token[k] = options[k];
+    }
+    config.token = token;
+  }
+  if (options.assurance !== undefined) {
+    if (given(config.assuranceLevels)) return conflict("assurance", "assuranceLevels");
+    if (given(config.assurance)) return conflict("assurance", "assurance");
+    if (!isPlainObject(options.assurance) || !Array.isArray(options.assurance.levels)) {
+      return err("config.invalid", "`assurance` must be `{levels: [...]}` (acr values, weakest first)", { path: "assurance.levels" });
+    }
+    config.assuranceLevels = options.assurance.levels;
+  }
+  return config;
+}
+
+/** JWKS JSON text from a `jwks` option / `setJwks` argument (an object, JSON text or bytes). */
+function jwksText(jwks, what) {
+  if (isBytes(jwks)) {
+    try {
+      return utf8.decode(jwks instanceof Uint8Array ? jwks : new Uint8Array(jwks));
+    } catch {
+      return err("jwks.invalid", `${what} is not valid UTF-8`, { source: "jwks" });
+    }
+  }
+  // JSON text (also invalid JSON, which the engine reports as `jwks.invalid`), but no URL
+  if (typeof jwks === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(jwks.trimStart())) return jwks;
+  if (isPlainObject(jwks) && !(typeof URL === "function" && jwks instanceof URL)) return JSON.stringify(jwks);
+  throw new TypeError(`kbac-wasm: ${what} must be a JWKS object or its JSON text (a URL goes in \`jwksUrl\`)`);
+}
+
+/** Install a key set into an engine: `{keys, kids, skipped}`, or `{error}` (keys unchanged). */
+function installJwks(engine, text, source) {
+  const r = parseWire(engine.setJwks(text));
+  if (isError(r)) r.error.source = source;
+  return r;
+}
+
+/** Load the JWKS at `url`: `{changed:false}`, `{changed:true, text, loaded}` or `{error}`. */
+async function loadJwks(fetcher, url, conditional) {
+  const key = sourceKey(url);
+  const r = await fetcher.load(url, conditional);
+  if (isError(r)) return r;
+  if (!r.changed) return { changed: false };
+  let text = r.body;
+  if (typeof text !== "string") {
+    try {
+      text = utf8.decode(text);
+    } catch {
+      return err("jwks.invalid", `\`${key}\` is not valid UTF-8`, { source: key });
+    }
+  }
+  return { changed: true, text, loaded: r };
+}
+
+/**
+ * The AuthZEN PDP metadata document (`/.well-known/authzen-configuration`) of a PDP served at
+ * `baseUrl`: the same document the edge worker serves (trailing slashes, query and fragment
+ * of `baseUrl` are dropped).
+ */
+export function metadata(baseUrl) {
+  let u;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    throw new TypeError("kbac-wasm: metadata(baseUrl) needs an absolute http(s) URL");
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") {
+    throw new TypeError("kbac-wasm: metadata(baseUrl) needs an absolute http(s) URL");
+  }
+  const base = u.origin + u.pathname.replace(/\/+$/, "");
+  return {
+    policy_decision_point: base,
+    access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+    access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+    search_subject_endpoint: `${base}/access/v1/search/subject`,
+    search_resource_endpoint: `${base}/access/v1/search/resource`,
+    search_action_endpoint: `${base}/access/v1/search/action`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -408,27 +532,99 @@ export async function createEvaluator(options) {
   if (options.now !== undefined && typeof options.now !== "function" && typeof options.now !== "number") {
     throw new TypeError("kbac-wasm: `now` must be a function returning epoch seconds, or a number");
   }
+  const { jwksUrl, jwksMinRefreshSeconds: every = 60, onJwksRefresh } = options;
+  if (jwksUrl !== undefined && !isUrlLike(jwksUrl)) throw new TypeError("kbac-wasm: `jwksUrl` must be a URL (string or `URL`)");
+  if (typeof every !== "number" || !(every >= 0)) {
+    throw new TypeError("kbac-wasm: `jwksMinRefreshSeconds` must be a number of seconds (>= 0)");
+  }
+  if (onJwksRefresh !== undefined && typeof onJwksRefresh !== "function") {
+    throw new TypeError("kbac-wasm: `onJwksRefresh` must be a function");
+  }
+  let keys = null;
+  if (options.jwks !== undefined) {
+    const text = jwksText(options.jwks, "`jwks`");
+    if (isError(text)) return text;
+    keys = { text, source: "jwks" };
+  }
+  const config = mergedConfig(options);
+  if (isError(config)) return config;
   await initWasm(options.wasm);
-  const opts = { graph, policies: options.policies, config: options.config };
+  const opts = { graph, policies: options.policies, config };
   const fetcher = new Fetcher(options.fetch);
-  const built = await buildEngine(opts, fetcher, false);
+  let loadedKeys = null;
+  if (jwksUrl !== undefined) {
+    const j = await loadJwks(fetcher, jwksUrl, false);
+    if (isError(j)) return j;
+    keys = { text: j.text, source: sourceKey(jwksUrl) };
+    loadedKeys = j.loaded;
+  }
+  const built = await buildEngine(opts, fetcher, false, () => keys);
   if (isError(built)) return built;
   for (const [url, r] of built.fetched) fetcher.remember(url, r);
-  return new Evaluator(built.engine, opts, fetcher, options.now);
+  if (loadedKeys) fetcher.remember(jwksUrl, loadedKeys);
+  return new Evaluator(built.engine, opts, fetcher, options.now, {
+    keys: keys && { ...keys, ...built.installed, loadedAt: Date.now() },
+    url: jwksUrl,
+    everyMs: every * 1000,
+    onRefresh: onJwksRefresh,
+  });
 }
+
+/** True when an answer (or a batch item) was refused because no key has the token's `kid`. */
+function unknownKid(r) {
+  if (r?.context?.reason === UNKNOWN_KID || r?.error?.code === UNKNOWN_KID) return true;
+  return Array.isArray(r?.evaluations) && r.evaluations.some((e) => e?.context?.reason === UNKNOWN_KID);
+}
+
+const UNKNOWN_KID = "token.unknown_kid";
 
 class Evaluator {
   #engine;
   #opts;
   #fetcher;
   #refreshing = null;
+  // The key set: {text, source, keys, kids, skipped, loadedAt} or null (none, or in `config`).
+  #keys;
+  #jwksUrl;
+  #jwksEveryMs;
+  #onJwksRefresh;
+  #jwksLoading = null;
+  #jwksLast = null;
+  #jwksAutoAt = -Infinity;
 
-  constructor(engine, opts, fetcher, now) {
+  constructor(engine, opts, fetcher, now, jwks) {
     this.#engine = engine;
     this.#opts = opts;
     this.#fetcher = fetcher;
+    this.#keys = jwks.keys;
+    this.#jwksUrl = jwks.url;
+    this.#jwksEveryMs = jwks.everyMs;
+    this.#onJwksRefresh = jwks.onRefresh;
     /** The clock in epoch seconds; replace it to control time. */
     this.now = typeof now === "number" ? () => now : now ?? (() => Date.now() / 1000);
+  }
+
+  /**
+   * After an answer to a call with a token: when it was refused for an unknown `kid` and the
+   * keys come from `jwksUrl`, re-fetch them in the background, at most once per
+   * `jwksMinRefreshSeconds`. The answer itself stays as it is (evaluation is synchronous).
+   */
+  #checked(r, o) {
+    if (this.#jwksUrl !== undefined && o?.token !== undefined && o.token !== null && unknownKid(r)) {
+      const t = Date.now();
+      if (this.#jwksLoading === null && t - this.#jwksAutoAt >= this.#jwksEveryMs) {
+        this.#jwksAutoAt = t;
+        this.refreshJwks();
+      }
+    }
+    return r;
+  }
+
+  /** Install a key set into the live engine; on success it is also what refreshes install. */
+  #install(text, source) {
+    const r = installJwks(this.#live(), text, source);
+    if (!isError(r)) this.#keys = { text, source, ...r, loadedAt: Date.now() };
+    return r;
   }
 
   #live() {
@@ -451,9 +647,9 @@ class Evaluator {
       const code = engine.evaluateIds(ids, now, o?.token);
       if (code === 1) return { decision: true };
       if (code === 0) return { decision: false };
-      if (code === 2) return withStepUp(parseWire(engine.lastResult()));
+      if (code === 2) return this.#checked(withStepUp(parseWire(engine.lastResult())), o);
     }
-    return withStepUp(parseWire(engine.evaluate(requestText(request), now, o?.token, claimsText(o?.claims))));
+    return this.#checked(withStepUp(parseWire(engine.evaluate(requestText(request), now, o?.token, claimsText(o?.claims)))), o);
   }
 
   /** AuthZEN evaluations batch: `{evaluations:[…]}` or `{error}`; items get `stepUp`. */
@@ -468,29 +664,29 @@ class Evaluator {
           const others = codes.includes(2) ? parseWire(engine.lastResult()) : [];
           let k = 0;
           const evaluations = Array.from(codes, (c) => (c === 1 ? { decision: true } : c === 0 ? { decision: false } : withStepUp(others[k++])));
-          return { evaluations };
+          return this.#checked({ evaluations }, o);
         }
       }
     }
     const r = parseWire(this.#live().evaluations(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
     if (Array.isArray(r?.evaluations)) r.evaluations.forEach(withStepUp);
-    return r;
+    return this.#checked(r, o);
   }
 
   explain(request, o) {
-    return parseWire(this.#live().explain(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+    return this.#checked(parseWire(this.#live().explain(requestText(request), this.#time(o), o?.token, claimsText(o?.claims))), o);
   }
 
   searchSubjects(request, o) {
-    return parseWire(this.#live().searchSubjects(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+    return this.#checked(parseWire(this.#live().searchSubjects(requestText(request), this.#time(o), o?.token, claimsText(o?.claims))), o);
   }
 
   searchResources(request, o) {
-    return parseWire(this.#live().searchResources(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+    return this.#checked(parseWire(this.#live().searchResources(requestText(request), this.#time(o), o?.token, claimsText(o?.claims))), o);
   }
 
   searchActions(request, o) {
-    return parseWire(this.#live().searchActions(requestText(request), this.#time(o), o?.token, claimsText(o?.claims)));
+    return this.#checked(parseWire(this.#live().searchActions(requestText(request), this.#time(o), o?.token, claimsText(o?.claims))), o);
   }
 
   /** Graph updates (Capture API shapes): `{nodes, relationships}` changed, or `{error}`. */
@@ -536,11 +732,98 @@ class Evaluator {
     return challenge(result);
   }
 
+  /** The AuthZEN metadata document (`/.well-known/authzen-configuration`) for `baseUrl`. */
+  metadata(baseUrl) {
+    return metadata(baseUrl);
+  }
+
+  /**
+   * Replace the token key set (a JWKS object or JSON text) on the live evaluator:
+   * `{keys, kids, skipped}` (`skipped`: unusable keys, as `jwks.invalid` errors) or `{error}`,
+   * in which case the current keys stay. Later `refresh()` runs keep these keys; a later
+   * load from `jwksUrl` replaces them.
+   */
+  setJwks(jwks) {
+    this.#live();
+    const text = jwksText(jwks, "setJwks(jwks)");
+    if (isError(text)) return text;
+    return this.#install(text, "jwks");
+  }
+
+  /** The key set the evaluator installed (from `jwks`, `jwksUrl` or `setJwks`), or null. */
+  jwksStatus() {
+    this.#live();
+    if (!this.#keys && this.#jwksUrl === undefined) return null;
+    const k = this.#keys;
+    return {
+      source: k?.source ?? sourceKey(this.#jwksUrl),
+      keys: k?.keys ?? 0,
+      kids: k?.kids ?? [],
+      skipped: k?.skipped ?? [],
+      loadedAt: k?.loadedAt ?? null,
+      lastRefresh: this.#jwksLast,
+    };
+  }
+
+  /**
+   * Re-fetch the JWKS from `jwksUrl` now (conditional on ETag / Last-Modified). New keys are
+   * installed at once; a failed or invalid load keeps the current keys. Resolves to
+   * `{ok:true, changed}` or `{ok:false, error}` (`fetch.failed`, `jwks.invalid`); concurrent
+   * calls (and background refreshes) share one run. Not rate-limited.
+   */
+  refreshJwks() {
+    this.#live();
+    if (this.#jwksUrl === undefined) {
+      return Promise.resolve({ ok: false, error: { code: "config.invalid", message: "no `jwksUrl` is configured" } });
+    }
+    this.#jwksLoading ??= this.#doRefreshJwks().finally(() => {
+      this.#jwksLoading = null;
+    });
+    return this.#jwksLoading;
+  }
+
+  async #doRefreshJwks() {
+    let r;
+    try {
+      r = await this.#reloadJwks();
+    } catch (e) {
+      r = { ok: false, error: { code: "fetch.failed", message: String(e?.message ?? e) } };
+    }
+    this.#jwksLast = { ...r, at: Date.now() };
+    if (this.#onJwksRefresh) {
+      try {
+        this.#onJwksRefresh(r);
+      } catch {
+        /* a throwing callback must not break the refresh */
+      }
+    }
+    return r;
+  }
+
+  async #reloadJwks() {
+    const url = this.#jwksUrl;
+    const j = await loadJwks(this.#fetcher, url, true);
+    if (isError(j)) return { ok: false, error: j.error };
+    if (!j.changed) return { ok: true, changed: false };
+    if (!this.#engine) return { ok: false, error: { code: "config.invalid", message: "evaluator was closed during refresh" } };
+    if (j.text === this.#keys?.text) {
+      this.#fetcher.remember(url, j.loaded);
+      return { ok: true, changed: false };
+    }
+    const r = this.#install(j.text, sourceKey(url));
+    if (isError(r)) return { ok: false, error: r.error };
+    this.#fetcher.remember(url, j.loaded);
+    return { ok: true, changed: true, keys: r.keys, skipped: r.skipped };
+  }
+
   /**
    * Re-load the graph and policies from their URLs (conditional on ETag / Last-Modified).
    * A new engine is built and swapped in only when everything loaded; otherwise the old
    * one keeps serving. Updates applied since the last load are replaced by the new state.
-   * Resolves to `{ok:true, changed}` or `{ok:false, error}`; concurrent calls share one run.
+   * A `jwksUrl` is re-checked too (as `refreshJwks()`), independently: keys that loaded are
+   * installed even when the graph failed, and the other way round.
+   * Resolves to `{ok:true, changed}` or `{ok:false, error}` (the first failure);
+   * concurrent calls share one run.
    */
   refresh() {
     this.#live();
@@ -551,9 +834,17 @@ class Evaluator {
   }
 
   async #doRefresh() {
+    const keys = this.#jwksUrl === undefined ? { ok: true, changed: false } : await this.refreshJwks();
+    const graph = await this.#refreshGraph();
+    if (!graph.ok) return graph;
+    if (!keys.ok) return { ok: false, error: keys.error };
+    return { ok: true, changed: graph.changed || keys.changed };
+  }
+
+  async #refreshGraph() {
     let built;
     try {
-      built = await buildEngine(this.#opts, this.#fetcher, true);
+      built = await buildEngine(this.#opts, this.#fetcher, true, () => this.#keys);
     } catch (e) {
       return { ok: false, error: { code: "fetch.failed", message: String(e?.message ?? e) } };
     }
@@ -566,6 +857,8 @@ class Evaluator {
     const old = this.#engine;
     this.#engine = built.engine;
     old.free();
+    // Keys installed into the old engine after this one was made move over too.
+    if (this.#keys && this.#keys.text !== built.keys?.text) installJwks(built.engine, this.#keys.text, this.#keys.source);
     for (const [url, r] of built.fetched) this.#fetcher.remember(url, r);
     return { ok: true, changed: true };
   }
