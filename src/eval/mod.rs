@@ -226,7 +226,10 @@ fn decide_within(
     explain: bool,
     budget: &mut u64,
 ) -> Decision {
-    if applicable(g, policies, candidates, req).next().is_none() {
+    // Computed once: each `applicable` pass looks the request's type names up in the interner.
+    let mut chosen: SmallVec<usize, 8> = SmallVec::default();
+    applicable(g, policies, candidates, req).for_each(|(i, _)| chosen.push(i));
+    if chosen.as_slice().is_empty() {
         return Decision::deny(
             Code::NoApplicablePolicy,
             format!(
@@ -258,7 +261,13 @@ fn decide_within(
         resource: bound.resource,
     };
     // 2.0-kbac policies apply to identity subjects only.
-    let usable = || applicable(g, policies, candidates, req).filter(|(_, p)| p.version != Version::V2Kbac || bound.subject_is_identity);
+    let usable = || {
+        chosen
+            .as_slice()
+            .iter()
+            .filter_map(|&i| policies.get(i).map(|p| (i, p)))
+            .filter(|(_, p)| p.version != Version::V2Kbac || bound.subject_is_identity)
+    };
     // Every usable policy's input params are checked before any pattern runs, so the answer
     // does not depend on which policy happens to be tried first.
     for (_, p) in usable() {
