@@ -8,6 +8,11 @@ import {
   type Evaluator,
   type ErrorResult,
   type StepUp,
+  type EngineConfig,
+  type Jwks,
+  type JwksStatus,
+  type PdpMetadata,
+  metadata,
 } from "kbac-wasm";
 
 const graph: CaptureBatch = {
@@ -51,7 +56,40 @@ export async function main(): Promise<string> {
   await createEvaluator({ snapshot: snap });
   pdp.now = () => Date.now() / 1000;
   const adv = stepUpFromAdvice([{ error: "insufficient_user_authentication", acr_values: "mfa" }]);
+  const doc: PdpMetadata = pdp.metadata("https://pdp.example.com");
+  const same: string = metadata(new URL(doc.policy_decision_point)).access_evaluation_endpoint;
   pdp.close();
   const e: ErrorResult = { error: { code: "json.syntax", message: "x" } };
-  return `${n} ${msg} ${bytes} ${adv?.acrValues[0]} ${e.error.code}`;
+  return `${n} ${msg} ${bytes} ${adv?.acrValues[0]} ${e.error.code} ${same}`;
+}
+
+export async function tokens(jwks: Jwks): Promise<string> {
+  const config: EngineConfig = {
+    token: { requiredClaims: ["exp", "sub"], allowedAlgorithms: ["ES256", "EdDSA"], maxTokenLength: 8192 },
+    scopeActions: { "laptops.read": ["READ", "LIST"] },
+    limits: { maxRequestBytes: 65536, maxEvaluations: 100, maxFilterDepth: 16, maxInList: 1000 },
+  };
+  const created = await createEvaluator({
+    graph,
+    config,
+    jwksUrl: new URL("https://as.example/.well-known/jwks.json"),
+    jwksMinRefreshSeconds: 30,
+    onJwksRefresh: (r) => (r.ok ? r.changed : r.error.code),
+    issuer: "https://as.example",
+    audience: ["kbac", "api"],
+    leeway: 30,
+    assurance: { levels: ["pwd", "otp", "mfa"] },
+  });
+  if ("error" in created) return created.error.code;
+  const fixed = await createEvaluator({ graph, jwks, issuer: "https://as.example" });
+  if (!("error" in fixed)) fixed.close();
+  await createEvaluator({ graph, config: { jwks, token: { issuer: "https://as.example", hs256Secret: "s".repeat(32) } } });
+  const installed = created.setJwks(JSON.stringify(jwks));
+  const kids: string[] = "error" in installed ? [] : installed.kids;
+  const refreshed = await created.refreshJwks();
+  const skipped = refreshed.ok ? (refreshed.skipped ?? []).map((s) => s.path) : [refreshed.error.code];
+  const status: JwksStatus | null = created.jwksStatus();
+  const when = status?.lastRefresh?.at ?? status?.loadedAt ?? 0;
+  created.close();
+  return `${kids.join()} ${skipped.join()} ${status?.source} ${status?.keys} ${when}`;
 }

@@ -67,6 +67,63 @@ export type Source<T> = T | string | URL | Uint8Array | ArrayBuffer;
 /** A KBAC policy (`meta.policy_version` `2.0-kbac`, …) or a Config API record. */
 export type Policy = Record<string, unknown>;
 
+/** Token verification settings (`config.token`); unknown members are `config.invalid`. */
+export interface TokenConfig {
+  /** Required `iss` (exact match). */
+  issuer?: string;
+  /** Accepted audiences: the token's `aud` must contain one of them. */
+  audience?: string | string[];
+  /** Clock skew allowed for `exp` / `nbf`, whole seconds (default 60). */
+  leeway?: number;
+  /** Claims every token must carry (default `["exp"]`). */
+  requiredClaims?: string | string[];
+  /** Accepted `alg` values (default RS256, RS384, RS512, PS256, ES256, EdDSA; never `none`). */
+  allowedAlgorithms?: string | string[];
+  /** Longest accepted token in bytes (default 16384). */
+  maxTokenLength?: number;
+  /** Shared secret for HS256 tokens (at least 32 bytes); adds HS256 to the allowed algorithms. */
+  hs256Secret?: string;
+}
+
+/** An RFC 7517 JSON Web Key (public signature keys: RSA, EC P-256, OKP Ed25519). */
+export interface Jwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  [member: string]: unknown;
+}
+
+/** An RFC 7517 JSON Web Key Set. */
+export interface Jwks {
+  keys: Jwk[];
+}
+
+/** Size and depth limits (`config.limits`): positive integers; each has its own error code. */
+export interface Limits {
+  /** Bytes of one AuthZEN request (default 1 MiB). */
+  maxRequestBytes?: number;
+  /** Bytes of one graph batch (default 256 MiB). */
+  maxBatchBytes?: number;
+  /** Nodes + relationships of one graph batch (default 5,000,000). */
+  maxBatchItems?: number;
+  /** Bytes of one policy (default 512,000). */
+  maxPolicyBytes?: number;
+  /** Policies in one set (default 10,000). */
+  maxPolicies?: number;
+  /** Characters of one Cypher condition (default 16 KiB). */
+  maxCypherLength?: number;
+  /** Nesting of Cypher expressions (default 64, at most 128). */
+  maxExpressionDepth?: number;
+  /** Nesting of `condition.filter` (default 32, at most 128). */
+  maxFilterDepth?: number;
+  /** Items of one `IN` list (default 100,000). */
+  maxInList?: number;
+  /** Items of one `evaluations` batch (default 10,000). */
+  maxEvaluations?: number;
+}
+
 export interface EngineConfig {
   /** Upper bound for unbounded `*` and range maxima (default 8). */
   maxPathLength?: number;
@@ -80,6 +137,13 @@ export interface EngineConfig {
   identityType?: string | null;
   /** Ordered `acr` values, weakest first, e.g. `["pwd", "otp", "mfa", "phr"]`. */
   assuranceLevels?: string[];
+  /** Token verification (issuer, audience, leeway, …). */
+  token?: TokenConfig;
+  /** The key set tokens are verified with (see also the `jwks` / `jwksUrl` options). */
+  jwks?: Jwks;
+  /** Down-scoped tokens: scope -> the actions it grants (default: the action named like the scope). */
+  scopeActions?: Record<string, string[]>;
+  limits?: Limits;
 }
 
 export interface CreateEvaluatorOptions {
@@ -94,8 +158,32 @@ export interface CreateEvaluatorOptions {
   config?: EngineConfig;
   /** The WebAssembly module (required where runtime compilation is not allowed), bytes, or its URL. */
   wasm?: WebAssembly.Module | BufferSource | Response | URL | string;
-  /** `fetch` used for URL sources (default `globalThis.fetch`). */
+  /** `fetch` used for URL sources and `jwksUrl` (default `globalThis.fetch`). */
   fetch?: (input: URL, init: { headers: Record<string, string> }) => Promise<Response>;
+  /**
+   * The key set tokens are verified with: a JWKS object or its JSON text. Malformed keys are
+   * skipped (see `jwksStatus()`); a document with no usable key is `jwks.invalid`.
+   * Not together with `jwksUrl` or `config.jwks`.
+   */
+  jwks?: Jwks | string | Uint8Array;
+  /**
+   * Where to load the key set from (with `fetch`). Re-checked (ETag / If-None-Match) by
+   * `refresh()` and `refreshJwks()`, and in the background when a token names an unknown
+   * `kid` (at most once per `jwksMinRefreshSeconds`). Not together with `jwks` or `config.jwks`.
+   */
+  jwksUrl?: string | URL;
+  /** Least time between two background JWKS fetches triggered by unknown `kid`s (default 60). */
+  jwksMinRefreshSeconds?: number;
+  /** Called with the result of every JWKS reload after creation (background or explicit). */
+  onJwksRefresh?: (result: JwksRefreshResult) => void;
+  /** Required token `iss` (as `config.token.issuer`; giving both is `config.invalid`). */
+  issuer?: string;
+  /** Accepted token audiences (as `config.token.audience`). */
+  audience?: string | string[];
+  /** Clock skew for `exp` / `nbf` in whole seconds (as `config.token.leeway`; default 60). */
+  leeway?: number;
+  /** The `acr` hierarchy, weakest first (as `config.assuranceLevels`). */
+  assurance?: { levels: string[] };
 }
 
 // ----- AuthZEN --------------------------------------------------------------------------
@@ -199,6 +287,37 @@ export interface Stats {
 
 export type RefreshResult = { ok: true; changed: boolean } | { ok: false; error: KbacError };
 
+/** A JWKS reload: `keys` / `skipped` are present when new keys were installed. */
+export type JwksRefreshResult =
+  | { ok: true; changed: boolean; keys?: number; skipped?: KbacError[] }
+  | { ok: false; error: KbacError };
+
+/** What `setJwks` installed: usable keys, their `kid`s, and the keys skipped as unusable. */
+export interface JwksInstalled {
+  keys: number;
+  kids: string[];
+  skipped: KbacError[];
+}
+
+export interface JwksStatus extends JwksInstalled {
+  /** `jwks` (the option or `setJwks`) or the `jwksUrl`. */
+  source: string;
+  /** When the current keys were installed (ms since the epoch), null before the first load. */
+  loadedAt: number | null;
+  /** The last reload after creation (its failure is kept here), or null. */
+  lastRefresh: (JwksRefreshResult & { at: number }) | null;
+}
+
+/** The AuthZEN PDP metadata (`/.well-known/authzen-configuration`). */
+export interface PdpMetadata {
+  policy_decision_point: string;
+  access_evaluation_endpoint: string;
+  access_evaluations_endpoint: string;
+  search_subject_endpoint: string;
+  search_resource_endpoint: string;
+  search_action_endpoint: string;
+}
+
 export interface Evaluator {
   /** The clock in epoch seconds; assign to control time. */
   now: () => number;
@@ -219,8 +338,16 @@ export interface Evaluator {
   snapshot(): Uint8Array;
   /** `WWW-Authenticate` value for a step-up / insufficient-scope denial, else `null`. */
   challenge(result: EvaluationResult): string | null;
-  /** Re-load URL sources (ETag); swaps atomically, keeps serving the old state on failure. */
+  /** Re-load URL sources (ETag), the `jwksUrl` too; swaps atomically, keeps serving the old state on failure. */
   refresh(): Promise<RefreshResult>;
+  /** The discovery document for a PDP served at `baseUrl` (as the edge worker serves it). */
+  metadata(baseUrl: string | URL): PdpMetadata;
+  /** Replace the token keys now; on `{ error }` the current keys stay. */
+  setJwks(jwks: Jwks | string | Uint8Array): JwksInstalled | ErrorResult;
+  /** Re-fetch `jwksUrl` now (not rate-limited); failures keep the current keys. */
+  refreshJwks(): Promise<JwksRefreshResult>;
+  /** The keys the evaluator manages (`jwks`, `jwksUrl`, `setJwks`), or null. */
+  jwksStatus(): JwksStatus | null;
   /** Free the engine; later calls throw. */
   close(): void;
 }
@@ -235,6 +362,9 @@ export function stepUpFromAdvice(advice: Advice[] | undefined): StepUp | undefin
 
 export function challenge(result: EvaluationResult): string | null;
 
+/** The AuthZEN discovery document for a PDP served at `baseUrl` (an absolute http(s) URL). */
+export function metadata(baseUrl: string | URL): PdpMetadata;
+
 /** The low-level binding (JSON strings in and out). Prefer `createEvaluator`. */
 export class Engine {
   constructor(configJson?: string | null);
@@ -247,6 +377,8 @@ export class Engine {
   deleteNodeProperties(json: string): string;
   setPolicies(json: string): string;
   loadSnapshot(bytes: Uint8Array): string;
+  /** Replace the token key set: `{"keys","kids","skipped"}` or `{"error"}` (keys unchanged). */
+  setJwks(json: string): string;
   snapshot(): Uint8Array;
   evaluate(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
   evaluations(request: string, now?: number | null, token?: string | null, claims?: string | null): string;
