@@ -96,33 +96,27 @@ impl JsEngine {
         }
     }
 
-    /// Replace the token key set (a JWKS JSON document): `{"keys":n,"kids":[…],"skipped":[…]}`
-    /// (`skipped`: the keys that could not be used, as `jwks.invalid` errors) or
-    /// `{"error":{…}}`. On an error the current keys stay: a document that is not a JWKS, and
-    /// also one whose keys are all unusable (a broken key server must not wipe the key set;
-    /// an explicitly empty `{"keys":[]}` is accepted).
+    /// Replace the token key set (a JWKS JSON document): `{"keys":n,"skipped":[…]}`
+    /// (`skipped`: the keys that could not be used, as `jwks.invalid` errors with their
+    /// `keys[i]` path) or `{"error":{…}}`. On an error the current keys stay: a document that
+    /// is not a JWKS, and also one whose keys are all unusable (a broken key server must not
+    /// wipe the key set; an explicitly empty `{"keys":[]}` is accepted).
     #[wasm_bindgen(js_name = setJwks)]
     pub fn set_jwks(&mut self, json: &str) -> String {
-        let (set, skipped) = match Jwks::from_json(json) {
-            Ok(parsed) => parsed,
+        let keys = match Jwks::from_json(json) {
+            Ok((set, skipped)) => match skipped.first() {
+                Some(first) if set.is_empty() => {
+                    return Error::new(Code::JwksInvalid, format!("no key of the JWKS is usable: {}", first.message())).to_wire()
+                }
+                _ => set.len(),
+            },
             Err(e) => return e.to_wire(),
         };
-        if set.is_empty() {
-            if let Some(first) = skipped.first() {
-                let mut e = Error::new(Code::JwksInvalid, format!("no key of the JWKS is usable: {}", first.message()));
-                if let Some(path) = &first.location().path {
-                    e = e.at_path(path.clone());
-                }
-                return e.to_wire();
-            }
-        }
         match self.inner.set_jwks_json(json) {
-            Ok(skipped) => serde_json::json!({
-                "keys": set.len(),
-                "kids": set.kids(),
-                "skipped": skipped.iter().map(Error::to_json).collect::<Vec<_>>(),
-            })
-            .to_string(),
+            Ok(skipped) => {
+                let skipped = serde_json::Value::Array(skipped.iter().map(Error::to_json).collect());
+                format!(r#"{{"keys":{keys},"skipped":{skipped}}}"#)
+            }
             Err(e) => e.to_wire(),
         }
     }
