@@ -15,7 +15,7 @@
 // (a failed refresh keeps serving what was loaded). The wasm is instantiated once per
 // isolate. Errors are JSON `{"error":{code,message,…}}`.
 
-import { createEvaluator } from "./workerd.js";
+import { createEvaluator, metadata } from "./workerd.js";
 
 const WELL_KNOWN = "/.well-known/authzen-configuration";
 const ENDPOINTS = {
@@ -426,17 +426,6 @@ class Instance {
 
 // ---------------------------------------------------------------------------------------
 // PDP mode.
-
-function metadata(base) {
-  return {
-    policy_decision_point: base,
-    access_evaluation_endpoint: `${base}/access/v1/evaluation`,
-    access_evaluations_endpoint: `${base}/access/v1/evaluations`,
-    search_subject_endpoint: `${base}/access/v1/search/subject`,
-    search_resource_endpoint: `${base}/access/v1/search/resource`,
-    search_action_endpoint: `${base}/access/v1/search/action`,
-  };
-}
 
 function methodNotAllowed(allow, rid) {
   return respond(405, err("http.method_not_allowed", `use ${allow}`), rid, { allow });
