@@ -18,9 +18,14 @@ pub(crate) struct Entry {
     pub(crate) nbf: Option<f64>,
 }
 
+/// Tokens are long (hundreds of bytes) and hashed on every evaluation: foldhash is several
+/// times faster than SipHash on them, and its per-map random seed keeps chosen-collision
+/// tokens from degrading the (bounded) map.
+type TokenHasher = foldhash::quality::RandomState;
+
 #[derive(Debug, Default)]
 struct Inner {
-    map: HashMap<Arc<str>, Entry>,
+    map: HashMap<Arc<str>, Entry, TokenHasher>,
     /// Insertion order for FIFO eviction; a token is in here exactly when it is in `map`.
     order: VecDeque<Arc<str>>,
 }
