@@ -8,11 +8,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use serde_json::Map;
 
 use crate::authzen;
 use crate::engine::{Engine, EngineConfig, EvalOptions, GraphChange};
-use crate::eval::{Action, Entity, Request};
+use crate::eval::Request;
 use crate::error::{Code, Error, Result};
 use crate::token::Jwks;
 
@@ -30,6 +29,8 @@ pub struct JsEngine {
     inner: Engine,
     /// The full answer of the last `evaluateIds` call (lazy context).
     last: String,
+    /// Reused by the id-only calls: refilled in place, so a hot loop allocates nothing.
+    scratch: Request,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -41,7 +42,7 @@ impl JsEngine {
             None | Some("") => Engine::new(EngineConfig::default()),
             Some(json) => Engine::from_config_json(json).map_err(|e| JsError::new(&e.to_wire()))?,
         };
-        Ok(JsEngine { inner, last: String::new() })
+        Ok(JsEngine { inner, last: String::new(), scratch: Request::default() })
     }
 
     /// Upsert a Capture batch (`{nodes?, relationships?}`).
@@ -176,7 +177,8 @@ impl JsEngine {
             self.last = self.inner.evaluate_json(&request.to_string(), &opts);
             return IDS_OTHER;
         }
-        let d = self.inner.evaluate(&ids_request(st, sid, action, rt, rid), &opts);
+        fill_ids_request(&mut self.scratch, [st, sid, action, rt, rid]);
+        let d = self.inner.evaluate(&self.scratch, &opts);
         match (d.decision, d.reason.is_none() && d.advice.is_empty()) {
             (false, true) => IDS_FALSE,
             (true, true) => IDS_TRUE,
@@ -210,7 +212,8 @@ impl JsEngine {
         let mut others = Vec::new();
         for f in fields.chunks_exact(5) {
             let [st, sid, action, rt, rid] = f else { return Vec::new() };
-            let d = self.inner.evaluate(&ids_request(st, sid, action, rt, rid), &opts);
+            fill_ids_request(&mut self.scratch, [st, sid, action, rt, rid]);
+            let d = self.inner.evaluate(&self.scratch, &opts);
             codes.push(match (d.decision, d.reason.is_none() && d.advice.is_empty()) {
                 (false, true) => IDS_FALSE as u8,
                 (true, true) => IDS_TRUE as u8,
@@ -249,13 +252,23 @@ impl JsEngine {
     }
 }
 
-fn ids_request(st: &str, sid: &str, action: &str, rt: &str, rid: &str) -> Request {
-    Request {
-        subject: Entity { ty: st.to_string(), id: sid.to_string(), properties: Map::new() },
-        action: Action { name: action.to_string(), properties: Map::new() },
-        resource: Entity { ty: rt.to_string(), id: rid.to_string(), properties: Map::new() },
-        context: Map::new(),
+/// Make `req` the id-only request `[subject type, subject id, action, resource type,
+/// resource id]`, reusing its string buffers.
+fn fill_ids_request(req: &mut Request, [st, sid, action, rt, rid]: [&str; 5]) {
+    for (field, value) in [
+        (&mut req.subject.ty, st),
+        (&mut req.subject.id, sid),
+        (&mut req.action.name, action),
+        (&mut req.resource.ty, rt),
+        (&mut req.resource.id, rid),
+    ] {
+        field.clear();
+        field.push_str(value);
     }
+    req.subject.properties.clear();
+    req.action.properties.clear();
+    req.resource.properties.clear();
+    req.context.clear();
 }
 
 fn change_wire(r: Result<GraphChange>) -> String {
