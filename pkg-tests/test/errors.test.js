@@ -104,3 +104,14 @@ test("misuse throws", async () => {
   pdp.close();
   assert.throws(() => new Engine("{"), (e) => JSON.parse(e.message).error.code === "json.syntax");
 });
+
+test("config.limits reach the engine; an unknown limit is config.invalid", async () => {
+  const { graph } = await scenarioInputs();
+  const policy = structuredClone(await scenario("policy.json"));
+  policy.condition.filter = { attribute: "$token.acr", operator: "IN", value: ["a", "b", "c", "d"] };
+  assertError(await createEvaluator({ graph, policies: policy, config: { limits: { maxInList: 3 } } }), "limits.in_list");
+  const ok = await createEvaluator({ graph, policies: policy, config: { limits: { maxInList: 4 } } });
+  assert.ok(!("error" in ok), JSON.stringify(ok.error));
+  ok.close();
+  assertError(await createEvaluator({ graph, policies: policy, config: { limits: { maxInLists: 4 } } }), "config.invalid");
+});
