@@ -31,7 +31,12 @@ pub struct JsEngine {
     last: String,
     /// Reused by the id-only calls: refilled in place, so a hot loop allocates nothing.
     scratch: Request,
+    /// Tokens registered by the shim (`registerToken`), passed by slot afterwards.
+    token_slots: Vec<String>,
 }
+
+/// Registered tokens kept per engine (a few hundred users' tokens in a hot loop).
+const TOKEN_SLOTS: usize = 256;
 
 #[wasm_bindgen(js_class = Engine)]
 impl JsEngine {
@@ -42,7 +47,7 @@ impl JsEngine {
             None | Some("") => Engine::new(EngineConfig::default()),
             Some(json) => Engine::from_config_json(json).map_err(|e| JsError::new(&e.to_wire()))?,
         };
-        Ok(JsEngine { inner, last: String::new(), scratch: Request::default() })
+        Ok(JsEngine { inner, last: String::new(), scratch: Request::default(), token_slots: Vec::new() })
     }
 
     /// Upsert a Capture batch (`{nodes?, relationships?}`).
@@ -158,13 +163,42 @@ impl JsEngine {
     /// (an id contains NUL): use `evaluate`.
     #[wasm_bindgen(js_name = evaluateIds)]
     pub fn evaluate_ids(&mut self, ids: &str, now: Option<f64>, token: Option<String>) -> u32 {
+        self.evaluate_ids_with(ids, &EvalOptions { now: now_secs(now), claims: None, token })
+    }
+
+    /// Keep `token` in the engine and answer its slot number, for `evaluateIdsSlot`. A JS
+    /// string crosses into wasm by a per-character copy: sending a token of hundreds of bytes
+    /// with every call cost more than the decision itself. At most `TOKEN_SLOTS` are kept;
+    /// registering one more forgets all earlier slots (the shim then registers again).
+    #[wasm_bindgen(js_name = registerToken)]
+    pub fn register_token(&mut self, token: String) -> u32 {
+        if self.token_slots.len() >= TOKEN_SLOTS {
+            self.token_slots.clear();
+        }
+        self.token_slots.push(token);
+        self.token_slots.len().saturating_sub(1) as u32
+    }
+
+    /// `evaluateIds` with the token registered in `slot` (3 when there is no such slot).
+    #[wasm_bindgen(js_name = evaluateIdsSlot)]
+    pub fn evaluate_ids_slot(&mut self, ids: &str, now: Option<f64>, slot: u32) -> u32 {
+        // The token moves into the options for the call and back into its slot afterwards.
+        let Some(token) = self.token_slots.get_mut(slot as usize).map(std::mem::take) else { return IDS_UNPACKED };
+        let opts = EvalOptions { now: now_secs(now), claims: None, token: Some(token) };
+        let code = self.evaluate_ids_with(ids, &opts);
+        if let (Some(kept), Some(token)) = (self.token_slots.get_mut(slot as usize), opts.token) {
+            *kept = token;
+        }
+        code
+    }
+
+    fn evaluate_ids_with(&mut self, ids: &str, opts: &EvalOptions) -> u32 {
         let mut parts = ids.split('\0');
         let (Some(st), Some(sid), Some(action), Some(rt), Some(rid), None) =
             (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return IDS_UNPACKED;
         };
-        let opts = EvalOptions { now: now_secs(now), claims: None, token };
         // Worst-case JSON escaping is 6 bytes per byte (`\u001f`) plus the fixed skeleton.
         let too_large = ids.len().saturating_mul(6).saturating_add(128) > self.inner.config().limits.max_request_bytes;
         if too_large || [st, sid, action, rt, rid].iter().any(|p| p.is_empty()) {
@@ -174,11 +208,11 @@ impl JsEngine {
                 "action": { "name": action },
                 "resource": { "type": rt, "id": rid },
             });
-            self.last = self.inner.evaluate_json(&request.to_string(), &opts);
+            self.last = self.inner.evaluate_json(&request.to_string(), opts);
             return IDS_OTHER;
         }
         fill_ids_request(&mut self.scratch, [st, sid, action, rt, rid]);
-        let d = self.inner.evaluate(&self.scratch, &opts);
+        let d = self.inner.evaluate(&self.scratch, opts);
         match (d.decision, d.reason.is_none() && d.advice.is_empty()) {
             (false, true) => IDS_FALSE,
             (true, true) => IDS_TRUE,

@@ -609,3 +609,30 @@ test("metadata(baseUrl) is the AuthZEN discovery document the edge worker serves
 
   pdp.close();
 });
+
+// --- tokens cross into wasm once per engine (slots) ---------------------------------------
+
+test("tokens passed by slot answer as tokens passed as text, past the 256-slot limit", async () => {
+  const pdp = await pdpWith();
+  const good = await es256(claims("alice", { exp: 1_775_490_150, acr: "mfa" }));
+  const other = await es256(claims("knightrider", { exp: 1_775_490_150 }));
+  const asText = (token) => wire(pdp.evaluate(JSON.stringify(REQUEST), { token })); // JSON path: the token crosses as text
+  const bySlot = (token) => wire(pdp.evaluate(REQUEST, { token })); // id-only fast path: by slot
+  assert.deepEqual(bySlot(good), WITH_MFA);
+  assert.equal(bySlot(other).context.reason, "token_subject_mismatch");
+  // 600 distinct tokens (the engine keeps 256 and starts over), interleaved with the two above:
+  // a stale slot would answer for the wrong token.
+  const many = await Promise.all(Array.from({ length: 600 }, (_, i) => es256(claims(i % 2 ? "alice" : "satchmo", { exp: 1_775_490_150, acr: "mfa", jti: `t${i}` }))));
+  for (const [i, token] of many.entries()) {
+    assert.deepEqual(bySlot(token), asText(token), `token ${i}`);
+    if (i % 50 === 0) {
+      assert.deepEqual(bySlot(good), WITH_MFA, `good after ${i}`);
+      assert.equal(bySlot(other).context.reason, "token_subject_mismatch", `other after ${i}`);
+    }
+  }
+  assert.ok(many.some((t) => bySlot(t).decision === true) && many.some((t) => bySlot(t).decision === false));
+  // new keys keep the slots (verification happens per call, through the engine's cache)
+  pdp.setJwks(JWKS);
+  assert.deepEqual(bySlot(good), WITH_MFA);
+  pdp.close();
+});

@@ -389,6 +389,10 @@ export class Engine {
   /** Fast path: `subjectType\0subjectId\0action\0resourceType\0resourceId` -> 0 false, 1 true,
    *  2 other (read `lastResult()`), 3 unpackable (use `evaluate`). */
   evaluateIds(ids: string, now?: number | null, token?: string | null): number;
+  /** Keep a token in the engine (at most 256; one more forgets them all) -> its slot. */
+  registerToken(token: string): number;
+  /** `evaluateIds` with the token registered in `slot` (3: no such slot). */
+  evaluateIdsSlot(ids: string, now: number | null | undefined, slot: number): number;
   /** Batch fast path: 5 NUL-separated fields per item -> one code per item (empty: use `evaluations`). */
   evaluateIdsBatch(ids: string, now?: number | null, token?: string | null): Uint8Array;
   lastResult(): string;

@@ -604,6 +604,9 @@ class Evaluator {
   #jwksLoading = null;
   #jwksLast = null;
   #jwksAutoAt = -Infinity;
+  // Tokens registered with the current engine: token -> slot (see #tokenSlot).
+  #tokenSlots = new Map();
+  #tokenSlotsEngine = null;
 
   constructor(engine, opts, fetcher, now, jwks) {
     this.#engine = engine;
@@ -657,7 +660,7 @@ class Evaluator {
       // Fast path (measured fastest): one packed string in, a small number out; the
       // full JSON answer crosses only when it is not a plain true/false.
       const ids = `${request.subject.type}\0${request.subject.id}\0${request.action.name}\0${request.resource.type}\0${request.resource.id}`;
-      const code = engine.evaluateIds(ids, now, o?.token);
+      const code = typeof o?.token === "string" ? engine.evaluateIdsSlot(ids, now, this.#tokenSlot(engine, o.token)) : engine.evaluateIds(ids, now, o?.token);
       if (code === 1) return { decision: true };
       if (code === 0) return { decision: false };
       if (code === 2) return this.#checked(withStepUp(parseWire(engine.lastResult())), o);
@@ -874,6 +877,24 @@ class Evaluator {
     if (this.#keys && this.#keys.text !== built.keys?.text) installJwks(built.engine, this.#keys.text, this.#keys.source);
     for (const [url, r] of built.fetched) this.#fetcher.remember(url, r);
     return { ok: true, changed: true };
+  }
+
+  // A JS string crosses into wasm by a per-character copy, and a token (hundreds of bytes)
+  // sent with every call cost more than the decision. Each distinct token crosses once per
+  // engine and is then named by its slot; V8 caches a string's hash, so this lookup is
+  // cheap. The engine keeps TOKEN_SLOTS (256) and forgets them all when one more comes.
+  #tokenSlot(engine, token) {
+    if (this.#tokenSlotsEngine !== engine || this.#tokenSlots.size >= 256) {
+      this.#tokenSlots.clear();
+      this.#tokenSlotsEngine = engine;
+    }
+    let slot = this.#tokenSlots.get(token);
+    if (slot === undefined) {
+      slot = engine.registerToken(token);
+      if (slot === 0) this.#tokenSlots.clear(); // the engine started over
+      this.#tokenSlots.set(token, slot);
+    }
+    return slot;
   }
 
   /** Release the engine's memory; the evaluator cannot be used afterwards. */
