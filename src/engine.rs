@@ -273,11 +273,17 @@ impl Engine {
     /// Replace the JWKS; malformed keys are skipped and returned.
     pub fn set_jwks_json(&mut self, json: &str) -> Result<Vec<Error>> {
         let (jwks, skipped) = Jwks::from_json(json)?;
+        self.set_jwks(jwks)?;
+        Ok(skipped)
+    }
+
+    /// Replace the JWKS with an already parsed key set.
+    pub fn set_jwks(&mut self, jwks: Jwks) -> Result<()> {
         match &mut self.verifier {
             Some(v) => v.set_jwks(jwks),
             None => self.verifier = Some(Verifier::new(TokenConfig::default(), Some(jwks))?),
         }
-        Ok(skipped)
+        Ok(())
     }
 
     fn apply(&mut self, json: &str, kind: BatchKind) -> Result<GraphChange> {

@@ -8,7 +8,6 @@
 
 use wasm_bindgen::prelude::*;
 
-
 use crate::authzen;
 use crate::engine::{Engine, EngineConfig, EvalOptions, GraphChange};
 use crate::eval::Request;
@@ -102,27 +101,28 @@ impl JsEngine {
         }
     }
 
-    /// Replace the token key set (a JWKS JSON document): `{"keys":n,"skipped":[…]}`
-    /// (`skipped`: the keys that could not be used, as `jwks.invalid` errors with their
-    /// `keys[i]` path) or `{"error":{…}}`. On an error the current keys stay: a document that
-    /// is not a JWKS, and also one whose keys are all unusable (a broken key server must not
-    /// wipe the key set; an explicitly empty `{"keys":[]}` is accepted).
+    /// Replace the token key set (a JWKS JSON document): `{"keys":n,"kids":[…],"skipped":[…]}`
+    /// (`kids`: of the keys kept, in document order; `skipped`: the keys that could not be
+    /// used, as `jwks.invalid` errors with their `keys[i]` path) or `{"error":{…}}`. On an
+    /// error the current keys stay: a document that is not a JWKS, and also one whose keys
+    /// are all unusable (a broken key server must not wipe the key set; an explicitly empty
+    /// `{"keys":[]}` is accepted).
     #[wasm_bindgen(js_name = setJwks)]
     pub fn set_jwks(&mut self, json: &str) -> String {
-        let keys = match Jwks::from_json(json) {
-            Ok((set, skipped)) => match skipped.first() {
-                Some(first) if set.is_empty() => {
-                    return Error::new(Code::JwksInvalid, format!("no key of the JWKS is usable: {}", first.message())).to_wire()
-                }
-                _ => set.len(),
-            },
+        let (set, skipped) = match Jwks::from_json(json) {
+            Ok(parsed) => parsed,
             Err(e) => return e.to_wire(),
         };
-        match self.inner.set_jwks_json(json) {
-            Ok(skipped) => {
-                let skipped = serde_json::Value::Array(skipped.iter().map(Error::to_json).collect());
-                format!(r#"{{"keys":{keys},"skipped":{skipped}}}"#)
-            }
+        if let (true, Some(first)) = (set.is_empty(), skipped.first()) {
+            return Error::new(Code::JwksInvalid, format!("no key of the JWKS is usable: {}", first.message())).to_wire();
+        }
+        let answer = serde_json::json!({
+            "keys": set.len(),
+            "kids": set.kids(),
+            "skipped": skipped.iter().map(Error::to_json).collect::<Vec<_>>(),
+        });
+        match self.inner.set_jwks(set) {
+            Ok(()) => answer.to_string(),
             Err(e) => e.to_wire(),
         }
     }

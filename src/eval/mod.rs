@@ -374,35 +374,30 @@ pub fn search(
     // it, so no request does more than this much work however many candidates it finds.
     let mut budget = config.visit_budget.saturating_mul(8);
     let strings = g.strings();
-    let wanted_type = match end {
-        SearchEnd::Subject => strings.get(&req.subject.ty),
-        SearchEnd::Resource => strings.get(&req.resource.ty),
+    // The bound end is the same for every policy: bind it (and build the environment) once.
+    // The subject may be the virtual token node, as in evaluate.
+    let mut view = View { g, token: None, transient: None };
+    let (wanted_name, start) = match end {
+        SearchEnd::Subject => (&req.subject.ty, g.find_str(&req.resource.ty, &req.resource.id)),
+        SearchEnd::Resource => (&req.resource.ty, bind_subject(&mut view, config, req, inputs.claims).map(|(s, _)| s)),
     };
-    let Some(wanted_type) = wanted_type else { return found };
-    'policies: for (_, p) in chosen {
-        let mut view = View { g, token: None, transient: None };
+    let (Some(wanted_type), Some(start)) = (strings.get(wanted_name), start) else { return found };
+    let env = Env {
+        view: &view,
+        req,
+        claims: inputs.claims,
+        now: inputs.now,
+        auth_level: auth_level(config, inputs.claims),
+        subject: view::TRANSIENT,
+        resource: view::TRANSIENT,
+    };
+    for (_, p) in chosen {
         let bound = match end {
-            SearchEnd::Subject => {
-                let Some(r) = g.find_str(&req.resource.ty, &req.resource.id) else { continue };
-                (p.plan.resource, r, &p.plan.from_resource, p.plan.subject)
-            }
-            SearchEnd::Resource => {
-                // The subject may be the virtual token node, as in evaluate.
-                let Some((s, _)) = bind_subject(&mut view, config, req, inputs.claims) else { continue };
-                (p.plan.subject, s, &p.plan.from_subject, p.plan.resource)
-            }
+            SearchEnd::Subject => (p.plan.resource, &p.plan.from_resource, p.plan.subject),
+            SearchEnd::Resource => (p.plan.subject, &p.plan.from_subject, p.plan.resource),
         };
-        let env = Env {
-            view: &view,
-            req,
-            claims: inputs.claims,
-            now: inputs.now,
-            auth_level: auth_level(config, inputs.claims),
-            subject: view::TRANSIENT,
-            resource: view::TRANSIENT,
-        };
-        let mut s = Search::new(&env, &p.plan, bound.2, budget, Goal::Collect(bound.3));
-        s.start(&[(bound.0, bound.1)]);
+        let mut s = Search::new(&env, &p.plan, bound.1, budget, Goal::Collect(bound.2));
+        s.start(&[(bound.0, start)]);
         budget = s.budget;
         found.exhausted |= s.exhausted;
         for h in s.found {
@@ -424,11 +419,10 @@ pub fn search(
             let d = decide_within(g, policies, candidates, config, &check, inputs, false, &mut budget);
             if d.reason.as_ref().is_some_and(|r| r.code == Code::BudgetExhausted) {
                 found.exhausted = true;
-                break 'policies;
+                break;
             }
             if d.decision {
-                let ty = strings.resolve(node.ty).to_string();
-                found.items.push((ty, id));
+                found.items.push((wanted_name.clone(), id));
             }
         }
         if found.exhausted {

@@ -377,7 +377,7 @@ export class Engine {
   deleteNodeProperties(json: string): string;
   setPolicies(json: string): string;
   loadSnapshot(bytes: Uint8Array): string;
-  /** Replace the token key set: `{"keys","skipped"}` or `{"error"}` (keys unchanged). */
+  /** Replace the token key set: `{"keys","kids","skipped"}` or `{"error"}` (keys unchanged). */
   setJwks(json: string): string;
   snapshot(): Uint8Array;
   evaluate(request: string, now?: number | null, token?: string | null, claims?: string | null): string;

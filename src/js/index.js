@@ -385,17 +385,7 @@ function installJwks(engine, text, source) {
     r.error.source = source;
     return r;
   }
-  // The engine accepted the document (JSON with a `keys` array): the kids of the keys it kept.
-  const skipped = new Set(r.skipped.map((e) => e.path));
-  const kids = [];
-  try {
-    JSON.parse(text).keys.forEach((k, i) => {
-      if (!skipped.has(`keys[${i}]`) && typeof k?.kid === "string") kids.push(k.kid);
-    });
-  } catch {
-    /* the engine's JSON reader accepted what JSON.parse refuses: kids stay unknown */
-  }
-  return { keys: r.keys, kids, skipped: r.skipped };
+  return { keys: r.keys, kids: r.kids, skipped: r.skipped };
 }
 
 /** Load the JWKS at `url`: `{changed:false}`, `{changed:true, text, loaded}` or `{error}`. */
